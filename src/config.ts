@@ -1,0 +1,182 @@
+// The relay's configuration: the JSON schema users write against, ${NAME} interpolation, and
+// parseConfig, which turns a JSON text into a validated RelayConfig or throws a ConfigError
+// whose every line names the path at fault (contract §5).
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
+
+export const TARGET_FORMATS = ['cloudevents', 'cloudevents-binary', 'raw'] as const;
+export type TargetFormat = (typeof TARGET_FORMATS)[number];
+
+export const DEFAULT_RETRY = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
+
+/** Headers the relay sets itself; a target's `headers` may not name them. */
+const RESERVED_HEADER = /^(content-type|content-length|host|user-agent|webhook-.*|ce-.*)$/i;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const duration = z.string().regex(DURATION_PATTERN, 'must be a duration such as "500ms", "5s", "30m", "2h" or "7d"');
+
+const httpUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'must be an absolute http:// or https:// URL');
+
+const instanceId = z.string().regex(/^(\d{1,20}|\*)$/, 'must be a Green API idInstance (digits) or "*"');
+
+const secret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, 'must be "whsec_" followed by at least 16 bytes in base64 (for example: echo "whsec_$(openssl rand -base64 32)")');
+
+const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks or NUL');
+
+const headers = z.record(z.string(), headerValue).superRefine((record, ctx) => {
+  for (const name of Object.keys(record)) {
+    if (!HEADER_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid HTTP header name' });
+    } else if (RESERVED_HEADER.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'is set by the relay and cannot be configured' });
+    }
+  }
+});
+
+const typePattern = z
+  .string()
+  .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, 'must be an event type such as "com.green-api.message.received" or a prefix wildcard such as "com.green-api.message.*"');
+
+const TargetSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."').describe('Unique name, used in logs, metrics and the admin API.'),
+  url: httpUrl.describe('Where events are POSTed.'),
+  format: z.enum(TARGET_FORMATS).default('cloudevents').describe('cloudevents (structured), cloudevents-binary (data + ce-* headers) or raw (the bytes Green API sent).'),
+  types: z.array(typePattern).optional().describe('Event types to deliver; exact or "prefix.*". Absent: all.'),
+  instances: z.array(instanceId).optional().describe('idInstance values to deliver. Absent: all.'),
+  chats: z.array(z.string().min(1)).optional().describe('Chat ids (the event subject) to deliver. Absent: all.'),
+  headers: headers.default({}).describe('Extra request headers, e.g. Authorization for the target.'),
+  secret: secret.optional().describe('Standard Webhooks signing secret (whsec_...).'),
+  timeoutMs: z.number().int().min(100).max(180_000).default(10_000).describe('Per-attempt timeout.'),
+  retry: z.array(duration).max(50).default(DEFAULT_RETRY).describe('Delays between attempts; its length is the number of retries.'),
+  concurrency: z.number().int().min(1).max(256).default(10).describe('Deliveries in flight to this target at once.'),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    instances: z
+      .record(instanceId, z.strictObject({ token: z.string().min(1, 'must not be empty').describe("The instance's webhookUrlToken.") }))
+      .describe('Green API instances allowed to post, by idInstance; "*" admits every instance without an entry of its own.'),
+    targets: z.array(TargetSchema).default([]),
+    admin: z.strictObject({ token: z.string().min(1).optional() }).default({}),
+    limits: z.strictObject({ maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576) }).default({ maxBodyBytes: 1_048_576 }),
+    dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
+    retention: duration.default('7d').describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.targets.forEach((target, i) => {
+      if (seen.has(target.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `"${target.name}" is used by another target` });
+      seen.add(target.name);
+    });
+  });
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export interface TargetConfig {
+  name: string;
+  url: string;
+  format: TargetFormat;
+  types?: string[];
+  instances?: string[];
+  chats?: string[];
+  headers: Record<string, string>;
+  secret?: string;
+  timeoutMs: number;
+  /** Delay before retry n+1, in ms; `retryMs.length` retries in all. */
+  retryMs: number[];
+  concurrency: number;
+}
+
+export interface RelayConfig {
+  instances: Record<string, { token: string }>;
+  targets: TargetConfig[];
+  admin: { token?: string };
+  limits: { maxBodyBytes: number };
+  dedupWindowMs: number;
+  retentionMs: number;
+}
+
+/** A config that cannot be used; `issues` holds one "path: problem" line each. */
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(source: string, issues: string[]) {
+    super(`Invalid configuration (${source}):\n${issues.map((issue) => `  ${issue}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parses and validates a config JSON text. `${NAME}` in any string is replaced by `env.NAME`
+ * (`$${` stays a literal `${`). Throws ConfigError naming every path at fault.
+ */
+export function parseConfig(text: string, env: Env, source = 'config'): RelayConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(source, [`(file): not valid JSON: ${(err as Error).message}`]);
+  }
+  return validateConfig(json, env, source);
+}
+
+/** Like parseConfig, for a config that is already a JSON value. */
+export function validateConfig(json: unknown, env: Env, source = 'config'): RelayConfig {
+  const missing: string[] = [];
+  const interpolated = interpolate(json, env, [], missing);
+  if (missing.length > 0) throw new ConfigError(source, missing);
+
+  const result = ConfigSchema.safeParse(interpolated);
+  if (!result.success) {
+    throw new ConfigError(source, result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+  }
+  const config = result.data;
+  const dedupWindowMs = parseDuration(config.dedupWindow)!;
+  return {
+    instances: config.instances,
+    targets: config.targets.map(({ retry, ...target }) => ({ ...target, retryMs: retry.map((d) => parseDuration(d)!) })),
+    admin: config.admin,
+    limits: config.limits,
+    dedupWindowMs,
+    retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
+  };
+}
+
+/** `targets[1].url`, `instances.1101000001.token`: the path style every error uses. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
+function interpolate(value: unknown, env: Env, path: PropertyKey[], missing: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, escaped: string, name: string) => {
+      if (escaped) return whole.slice(1);
+      const resolved = env[name];
+      if (resolved === undefined) {
+        missing.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        return '';
+      }
+      return resolved;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env, [...path, key], missing)]));
+  }
+  return value;
+}

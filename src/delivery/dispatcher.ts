@@ -1,0 +1,157 @@
+// The dispatcher: claims due deliveries from the store, sends them, records each attempt and
+// reschedules or buries it. Each target has its own concurrency budget, so a slow or dead target
+// only ever fills its own slots and never delays another (contract §4).
+//
+// It runs as an in-process loop (Node, Deno): woken when an event is accepted or an attempt ends,
+// and by a timer for the next due retry. `runOnce` is the same work as one step, for runtimes
+// that drive it themselves (a Durable Object alarm).
+import type { TargetConfig } from '../config.ts';
+import { describeError, type Logger } from '../log.ts';
+import type { ClaimedDelivery, Store } from '../store/store.ts';
+import { decide } from './retry.ts';
+import { createSender, type Sender } from './send.ts';
+
+export interface DispatcherDeps {
+  store: Store;
+  targets: readonly TargetConfig[];
+  fetch: typeof fetch;
+  logger: Logger;
+  now: () => number;
+  userAgent: string;
+  /** Longest sleep between two looks at the store, in case a wake-up was missed. */
+  idleMs?: number;
+  /** How often settled events past their retention are deleted. */
+  pruneEveryMs?: number;
+}
+
+export interface Dispatcher {
+  /** Releases leases left by a previous run, then starts the loop. */
+  start(): Promise<void>;
+  /** Looks for due deliveries now (after an event is accepted). */
+  wake(): void;
+  /** Stops claiming, and waits for the attempts in flight to be recorded. */
+  stop(): Promise<void>;
+}
+
+/** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
+const LEASE_MARGIN_MS = 30_000;
+
+export function createDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { store, logger, now } = deps;
+  const idleMs = deps.idleMs ?? 1_000;
+  const pruneEveryMs = deps.pruneEveryMs ?? 60_000;
+  const lanes = deps.targets.map((target) => ({
+    target,
+    send: createSender(target, deps) as Sender,
+    inFlight: 0,
+  }));
+  const attempts = new Set<Promise<void>>();
+  let running = false;
+  let pumping = false;
+  let pumpAgain = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastPrune = 0;
+
+  async function pump(): Promise<void> {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    clearTimeout(timer);
+    try {
+      do {
+        pumpAgain = false;
+        for (const lane of lanes) {
+          const free = lane.target.concurrency - lane.inFlight;
+          if (free <= 0) continue;
+          const batch = await store.claim(lane.target.name, now(), free, lane.target.timeoutMs + LEASE_MARGIN_MS);
+          for (const delivery of batch) attempt(lane, delivery);
+        }
+      } while (pumpAgain && running);
+      if (now() - lastPrune >= pruneEveryMs) {
+        lastPrune = now();
+        const pruned = await store.prune(lastPrune);
+        if (pruned > 0) logger.info('events.pruned', { count: pruned });
+      }
+    } catch (err) {
+      logger.error('dispatcher.error', { error: describeError(err) });
+    } finally {
+      pumping = false;
+    }
+    if (running) await arm();
+  }
+
+  /** Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. */
+  async function arm(): Promise<void> {
+    let delay = idleMs;
+    try {
+      const open = lanes.filter((lane) => lane.inFlight < lane.target.concurrency).map((lane) => lane.target.name);
+      const next = await store.nextDueAt(open);
+      if (next !== null) delay = Math.min(idleMs, Math.max(0, next - now()));
+    } catch (err) {
+      logger.error('dispatcher.error', { error: describeError(err) });
+    }
+    clearTimeout(timer);
+    if (running) timer = setTimeout(() => void pump(), delay);
+  }
+
+  function attempt(lane: (typeof lanes)[number], delivery: ClaimedDelivery): void {
+    lane.inFlight++;
+    const done = (async () => {
+      const result = await lane.send(delivery);
+      const decision = decide(result, delivery.attempt, lane.target.retryMs, now());
+      const fields = {
+        eventId: delivery.eventId,
+        target: delivery.target,
+        attempt: delivery.attempt,
+        status: result.statusCode,
+        latencyMs: result.latencyMs,
+        outcome: decision.outcome,
+        ...(result.error ? { error: result.error } : {}),
+        ...(decision.nextAt ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
+      };
+      try {
+        await store.record({
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          target: delivery.target,
+          attempt: delivery.attempt,
+          startedAt: result.startedAt,
+          latencyMs: result.latencyMs,
+          statusCode: result.statusCode,
+          error: result.error,
+          outcome: decision.outcome,
+          nextAt: decision.nextAt,
+        });
+        if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
+        else logger.info('delivery.attempt', fields);
+      } catch (err) {
+        // The lease runs out and the delivery is sent again: at least once, never lost.
+        logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
+      }
+    })().finally(() => {
+      lane.inFlight--;
+      attempts.delete(done);
+      if (running) void pump();
+    });
+    attempts.add(done);
+  }
+
+  return {
+    async start() {
+      const released = await store.releaseClaims(now());
+      if (released > 0) logger.info('dispatcher.resumed', { released });
+      running = true;
+      void pump();
+    },
+    wake() {
+      if (running) void pump();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await Promise.allSettled([...attempts]);
+    },
+  };
+}

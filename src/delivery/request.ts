@@ -1,0 +1,58 @@
+// The HTTP request for one delivery in its target's format (contract §4): the body bytes and the
+// headers, signed with Standard Webhooks when the target has a secret.
+import type { TargetConfig } from '../config.ts';
+import { structuredEvent, withRaw, type EventAttributes } from '../event.ts';
+import type { ClaimedDelivery } from '../store/store.ts';
+import type { Signer } from './sign.ts';
+
+export interface DeliveryRequest {
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Binary-mode attribute headers (https://github.com/cloudevents/spec/blob/main/cloudevents/bindings/http-protocol-binding.md#313-metadata-headers). */
+const CE_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'greenapiinstance', 'greenapiwebhook'] as const;
+
+export function buildRequest(
+  target: TargetConfig,
+  delivery: ClaimedDelivery,
+  userAgent: string,
+): DeliveryRequest {
+  const headers: Record<string, string> = {};
+  let body: Uint8Array;
+  if (target.format === 'raw') {
+    headers['content-type'] = 'application/json';
+    body = delivery.body;
+  } else if (target.format === 'cloudevents-binary') {
+    headers['content-type'] = 'application/json';
+    const attributes = JSON.parse(delivery.attributes) as EventAttributes;
+    for (const name of CE_ATTRIBUTES) {
+      const value = attributes[name];
+      if (value !== undefined) headers[`ce-${name}`] = percentEncode(value);
+    }
+    body = encoder.encode(withRaw(delivery.data, decoder.decode(delivery.body)));
+  } else {
+    headers['content-type'] = 'application/cloudevents+json; charset=utf-8';
+    body = encoder.encode(structuredEvent(delivery.attributes, delivery.data, decoder.decode(delivery.body)));
+  }
+  // The config schema rejects header names the relay sets itself, so these cannot override them.
+  Object.assign(headers, target.headers);
+  headers['webhook-id'] = delivery.eventId;
+  headers['user-agent'] = userAgent;
+  return { headers, body };
+}
+
+/** Adds the Standard Webhooks timestamp and signature headers. */
+export async function sign(request: DeliveryRequest, id: string, signer: Signer, nowMs: number): Promise<void> {
+  const timestamp = Math.floor(nowMs / 1000);
+  request.headers['webhook-timestamp'] = String(timestamp);
+  request.headers['webhook-signature'] = await signer(id, timestamp, request.body);
+}
+
+/** Header values must be printable ASCII: the binding percent-encodes space, `"`, `%` and the rest as UTF-8. */
+function percentEncode(value: string): string {
+  return value.replace(/[^\x21-\x7E]|["%]/gu, (char) => encodeURIComponent(char).replace(/"/g, '%22'));
+}

@@ -1,0 +1,48 @@
+// The one error shape on the wire (contract §1): {"error":{"code","message"}}.
+
+export type ErrorCode = 'unauthorized' | 'payload_too_large' | 'unavailable' | 'not_found' | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  unauthorized: 401,
+  payload_too_large: 413,
+  unavailable: 503,
+  not_found: 404,
+  internal: 500,
+};
+
+export function errorResponse(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message } }, { status: STATUS[code], headers });
+}
+
+/** The request body, or null when it is larger than `max` bytes (read no further than that). */
+export async function readBody(request: Request, max: number): Promise<Uint8Array | null> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > max) return null;
+  if (!request.body) return new Uint8Array(0);
+  if (Number.isInteger(declared)) {
+    // The HTTP layer holds the body to its declared length, so it can be read in one go.
+    const body = new Uint8Array(await request.arrayBuffer());
+    return body.byteLength > max ? null : body;
+  }
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}

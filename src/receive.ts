@@ -1,0 +1,134 @@
+// POST /webhook (contract §1): authenticate, read within the body limit, parse, normalize, store,
+// and answer. Every row of the contract's answer table is one return below. Only the token check,
+// a parse, normalization and one store write stand between Green API and its 200.
+import { createTokenChecker, tokenFromHeader } from './auth.ts';
+import type { RelayConfig } from './config.ts';
+import { formatPath } from './config.ts';
+import { createTargetMatcher } from './delivery/filter.ts';
+import { buildEvent, eventTexts, type RelayEvent } from './event.ts';
+import { Envelope } from './green-api/schema.ts';
+import { errorResponse, readBody } from './http.ts';
+import { describeError, type Logger } from './log.ts';
+import type { Store } from './store/store.ts';
+
+export interface ReceiverDeps {
+  config: RelayConfig;
+  store: Store;
+  logger: Logger;
+  now: () => number;
+  /** Called after an event is stored: wakes the dispatcher, feeds demo output. */
+  onAccepted?: (event: RelayEvent, targets: string[]) => void;
+}
+
+type Parsed =
+  | { ok: true; raw: Record<string, unknown>; envelope: Envelope }
+  | { ok: false; reason: string; instance: string | null };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function createReceiver(deps: ReceiverDeps): (request: Request) => Promise<Response> {
+  const { config, store, logger, now } = deps;
+  const tokens = createTokenChecker(config.instances);
+  const matchTargets = createTargetMatcher(config.targets);
+  const maxBodyBytes = config.limits.maxBodyBytes;
+
+  const unauthorized = (why: string, instance: string | null = null) => {
+    logger.warn('notification.unauthorized', { why, instance });
+    return errorResponse('unauthorized', 'missing or wrong token for this instance', { 'www-authenticate': 'Bearer' });
+  };
+  const unavailable = (err: unknown) => {
+    logger.error('store.unavailable', { error: describeError(err) });
+    return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', { 'retry-after': '60' });
+  };
+
+  return async (request) => {
+    const receivedAt = now();
+    const token = tokenFromHeader(request.headers.get('authorization'));
+    if (!token) return unauthorized('no token');
+    // Checked before the body is read, so that a caller without a token cannot make the relay read megabytes.
+    if (!(await tokens.matchesAny(token))) return unauthorized('token of no configured instance');
+
+    const body = await readBody(request, maxBodyBytes);
+    if (!body) {
+      logger.warn('notification.too_large', { limit: maxBodyBytes });
+      return errorResponse('payload_too_large', `the body is larger than limits.maxBodyBytes (${maxBodyBytes} bytes)`);
+    }
+
+    const parsed = parse(body);
+    if (!parsed.ok) {
+      if (parsed.instance !== null && !(await tokens.matchesInstance(parsed.instance, token))) {
+        return unauthorized('token of another instance', parsed.instance);
+      }
+      try {
+        const id = await store.quarantine({
+          receivedAt,
+          reason: parsed.reason,
+          instance: parsed.instance,
+          contentType: request.headers.get('content-type'),
+          body,
+        });
+        logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance: parsed.instance, bytes: body.byteLength });
+        return Response.json({ status: 'quarantined', reason: parsed.reason, id });
+      } catch (err) {
+        return unavailable(err);
+      }
+    }
+
+    const instance = String(parsed.envelope.instanceData.idInstance);
+    if (!(await tokens.matchesInstance(instance, token))) return unauthorized('token of another instance or instance not configured', instance);
+
+    const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt));
+    const targets = matchTargets(event);
+    const texts = eventTexts(event);
+    let status: 'accepted' | 'duplicate';
+    try {
+      status = await store.ingest({
+        id: event.id,
+        instance,
+        type: event.type,
+        subject: event.subject ?? null,
+        receivedAt,
+        attributes: texts.attributes,
+        data: texts.data,
+        body,
+        targets,
+      });
+    } catch (err) {
+      return unavailable(err);
+    }
+    logger.info(status === 'accepted' ? 'notification.accepted' : 'notification.duplicate', {
+      eventId: event.id,
+      instance,
+      type: event.type,
+      webhook: event.greenapiwebhook,
+      subject: event.subject,
+      targets: targets.length,
+      ms: now() - receivedAt,
+    });
+    if (status === 'accepted') deps.onAccepted?.(event, targets);
+    return Response.json({ status, id: event.id });
+  };
+}
+
+/** The notification in a body, or why it is not one (and the instance it names, if any). */
+function parse(body: Uint8Array): Parsed {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(body));
+  } catch (err) {
+    const reason = err instanceof SyntaxError ? `body is not JSON: ${err.message}` : 'body is not UTF-8 text';
+    return { ok: false, reason, instance: null };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { ok: false, reason: 'body is not a JSON object', instance: null };
+  }
+  const result = Envelope.safeParse(raw);
+  if (result.success) return { ok: true, raw: raw as Record<string, unknown>, envelope: result.data };
+
+  const issue = result.error.issues[0]!;
+  const idInstance = (raw as { instanceData?: { idInstance?: unknown } }).instanceData?.idInstance;
+  const instance = (typeof idInstance === 'number' && Number.isInteger(idInstance) && idInstance >= 0) || (typeof idInstance === 'string' && /^\d{1,20}$/.test(idInstance))
+    ? String(idInstance)
+    : null;
+  return { ok: false, reason: `${formatPath(issue.path)} is missing or invalid: ${issue.message}`, instance };
+}

@@ -1,0 +1,16 @@
+// The SQL driver port: the little the SQL store needs from an embedded SQLite. Each runtime has
+// a driver of a few lines (better-sqlite3 on Node, ctx.storage.sql on Workers, node:sqlite on Deno).
+// It is synchronous on purpose: all three are, and a synchronous transaction cannot interleave.
+
+export type SqlValue = string | number | null | Uint8Array;
+
+export interface SqlDriver {
+  /** Runs one or more statements without parameters (schema set-up). */
+  exec(sql: string): void;
+  /** Runs one statement; returns how many rows it changed. */
+  run(sql: string, params?: readonly SqlValue[]): number;
+  /** Runs one query and returns its rows as objects. Blobs come back as Uint8Array. */
+  all<Row>(sql: string, params?: readonly SqlValue[]): Row[];
+  /** Runs `fn` in one transaction: all of its writes or none. */
+  transaction<T>(fn: () => T): T;
+}

@@ -1,0 +1,191 @@
+// The Store on SQLite, written once against the SqlDriver port (sql-driver.ts) so the Node,
+// Workers and Deno runtimes share it. Times are epoch milliseconds.
+import type { SqlDriver } from './sql-driver.ts';
+import type { AttemptRecord, ClaimedDelivery, NewEvent, QuarantinedBody, Store } from './store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id           TEXT PRIMARY KEY,
+  instance     TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  subject      TEXT,
+  received_at  INTEGER NOT NULL,
+  attributes   TEXT NOT NULL,
+  data         TEXT NOT NULL,
+  body         BLOB NOT NULL,
+  duplicates   INTEGER NOT NULL DEFAULT 0,
+  last_seen_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_received_at ON events (received_at);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id    TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  status      TEXT NOT NULL,              -- pending | delivered | dead
+  attempts    INTEGER NOT NULL DEFAULT 0, -- attempts made so far
+  next_at     INTEGER NOT NULL,           -- when it is due (or its lease ends)
+  leased      INTEGER NOT NULL DEFAULT 0, -- 1 while a dispatcher is sending it
+  last_status INTEGER,
+  last_error  TEXT,
+  updated_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (target, next_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+
+CREATE TABLE IF NOT EXISTS attempts (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id INTEGER NOT NULL,
+  event_id    TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  attempt     INTEGER NOT NULL,
+  started_at  INTEGER NOT NULL,
+  latency_ms  INTEGER NOT NULL,
+  status_code INTEGER,
+  error       TEXT,
+  outcome     TEXT NOT NULL               -- delivered | retry | dead
+);
+CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at  INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  instance     TEXT,
+  content_type TEXT,
+  body         BLOB NOT NULL
+);
+`;
+
+const DELIVERY_STATUS = { delivered: 'delivered', retry: 'pending', dead: 'dead' } as const;
+const PRUNE_BATCH = 500;
+
+export interface SqlStoreOptions {
+  /** An event id seen again within this window is a duplicate. */
+  dedupWindowMs: number;
+  /** Settled events older than this are deleted by `prune`. */
+  retentionMs: number;
+}
+
+/** Creates the tables if needed and returns the Store over them. */
+export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
+  db.exec(SCHEMA);
+
+  return {
+    async ingest(event: NewEvent) {
+      return db.transaction(() => {
+        const [seen] = db.all<{ received_at: number }>('SELECT received_at FROM events WHERE id = ?', [event.id]);
+        if (seen && event.receivedAt - seen.received_at < options.dedupWindowMs) {
+          db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [event.receivedAt, event.id]);
+          return 'duplicate' as const;
+        }
+        // Seen before the window began (only possible when retention outlasts it): a new occurrence.
+        db.run(
+          `INSERT INTO events (id, instance, type, subject, received_at, attributes, data, body, last_seen_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, attributes = excluded.attributes,
+             data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
+          [event.id, event.instance, event.type, event.subject, event.receivedAt, event.attributes, event.data, event.body, event.receivedAt],
+        );
+        if (event.targets.length > 0) {
+          db.run(
+            `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
+             SELECT ?, value, 'pending', ?, ? FROM json_each(?)`,
+            [event.id, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
+          );
+        }
+        return 'accepted' as const;
+      });
+    },
+
+    async quarantine(q: QuarantinedBody) {
+      const [row] = db.all<{ id: number }>(
+        'INSERT INTO quarantine (received_at, reason, instance, content_type, body) VALUES (?, ?, ?, ?, ?) RETURNING id',
+        [q.receivedAt, q.reason, q.instance, q.contentType, q.body],
+      );
+      return `q${row!.id}`;
+    },
+
+    async claim(target, now, limit, leaseMs) {
+      return db.transaction(() => {
+        const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
+          `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
+           FROM deliveries d JOIN events e ON e.id = d.event_id
+           WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ?
+           ORDER BY d.next_at, d.id LIMIT ?`,
+          [target, now, limit],
+        );
+        if (rows.length === 0) return [];
+        db.run('UPDATE deliveries SET leased = 1, next_at = ? WHERE id IN (SELECT value FROM json_each(?))', [
+          now + leaseMs,
+          JSON.stringify(rows.map((row) => row.id)),
+        ]);
+        return rows.map(
+          (row): ClaimedDelivery => ({
+            id: row.id,
+            eventId: row.event_id,
+            target,
+            attempt: row.attempts + 1,
+            attributes: row.attributes,
+            data: row.data,
+            body: row.body,
+          }),
+        );
+      });
+    },
+
+    async record(a: AttemptRecord) {
+      db.transaction(() => {
+        db.run(
+          `INSERT INTO attempts (delivery_id, event_id, target, attempt, started_at, latency_ms, status_code, error, outcome)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
+        );
+        const settledAt = a.startedAt + a.latencyMs;
+        db.run(
+          `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
+           WHERE id = ?`,
+          [DELIVERY_STATUS[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, a.deliveryId],
+        );
+      });
+    },
+
+    async releaseClaims(now) {
+      return db.run("UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);
+    },
+
+    async nextDueAt(targets) {
+      if (targets.length === 0) return null;
+      const [row] = db.all<{ next: number | null }>(
+        "SELECT MIN(next_at) AS next FROM deliveries WHERE status = 'pending' AND target IN (SELECT value FROM json_each(?))",
+        [JSON.stringify(targets)],
+      );
+      return row?.next ?? null;
+    },
+
+    async prune(now) {
+      let pruned = 0;
+      for (;;) {
+        const deleted = db.transaction(() => {
+          const ids = db.all<{ id: string }>(
+            `SELECT id FROM events e WHERE received_at < ?
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered')
+             LIMIT ?`,
+            [now - options.retentionMs, PRUNE_BATCH],
+          );
+          if (ids.length === 0) return 0;
+          const list = JSON.stringify(ids.map((row) => row.id));
+          db.run('DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
+          db.run('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
+          return db.run('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))', [list]);
+        });
+        pruned += deleted;
+        if (deleted < PRUNE_BATCH) return pruned;
+      }
+    },
+
+    async ping() {
+      db.all('SELECT 1 FROM events LIMIT 0');
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** The relay's version, sent as `user-agent: green-relay/<version>`; a test keeps it equal to package.json's. */
+export const VERSION = '0.1.0';
