@@ -29,8 +29,11 @@ export interface Dispatcher {
   start(): Promise<void>;
   /** Looks for due deliveries now (after an event is accepted). */
   wake(): void;
-  /** Stops claiming, and waits for the attempts in flight to be recorded. */
-  stop(): Promise<void>;
+  /**
+   * Stops claiming and gives the attempts in flight `graceMs` to finish; those still running then
+   * are cancelled unrecorded, so they stay leased and are sent again on the next start.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
@@ -46,6 +49,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     inFlight: 0,
   }));
   const attempts = new Set<Promise<void>>();
+  const stopping = new AbortController();
   let running = false;
   let pumping = false;
   let pumpAgain = false;
@@ -99,7 +103,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function attempt(lane: (typeof lanes)[number], delivery: ClaimedDelivery): void {
     lane.inFlight++;
     const done = (async () => {
-      const result = await lane.send(delivery);
+      const result = await lane.send(delivery, stopping.signal);
+      if (stopping.signal.aborted && result.statusCode === null) {
+        logger.info('delivery.interrupted', { eventId: delivery.eventId, target: delivery.target, attempt: delivery.attempt });
+        return;
+      }
       const decision = decide(result, delivery.attempt, lane.target.retryMs, now());
       const fields = {
         eventId: delivery.eventId,
@@ -148,9 +156,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     wake() {
       if (running) void pump();
     },
-    async stop() {
+    async stop(graceMs = 10_000) {
       running = false;
       clearTimeout(timer);
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
+      await Promise.race([Promise.allSettled([...attempts]), grace]);
+      clearTimeout(graceTimer);
+      stopping.abort();
       await Promise.allSettled([...attempts]);
     },
   };

@@ -15,7 +15,8 @@ export interface SendResult {
   retryAfterMs: number | null;
 }
 
-export type Sender = (delivery: ClaimedDelivery) => Promise<SendResult>;
+/** Sends one delivery; `cancel` aborts it early (the relay is stopping). */
+export type Sender = (delivery: ClaimedDelivery, cancel?: AbortSignal) => Promise<SendResult>;
 
 export interface SenderDeps {
   fetch: typeof fetch;
@@ -28,7 +29,7 @@ const ERROR_SNIPPET_CHARS = 200;
 
 export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
   const signer = target.secret ? createSigner(target.secret) : undefined;
-  return async (delivery) => {
+  return async (delivery, cancel) => {
     const startedAt = deps.now();
     const result = (statusCode: number | null, error: string | null, retryAfterMs: number | null = null): SendResult => ({
       startedAt,
@@ -46,7 +47,7 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
         body: request.body as Uint8Array<ArrayBuffer>,
         // A target's redirect is not followed: it could point the relay anywhere.
         redirect: 'manual',
-        signal: AbortSignal.timeout(target.timeoutMs),
+        signal: cancel ? AbortSignal.any([cancel, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs),
       });
       const snippet = await readSnippet(response);
       if (response.status >= 200 && response.status < 300) return result(response.status, null);
@@ -54,6 +55,7 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
       const detail = location ? ` (redirects are not followed: ${location})` : snippet ? `: ${snippet}` : '';
       return result(response.status, `HTTP ${response.status}${detail}`, parseRetryAfter(response.headers.get('retry-after'), deps.now()));
     } catch (err) {
+      if (cancel?.aborted) return result(null, 'cancelled: the relay is stopping');
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       return result(null, timedOut ? `timed out after ${target.timeoutMs} ms` : describeError(err));
     }

@@ -28,8 +28,8 @@ export interface NodeRelay {
   port: number;
   /** The store's SQLite connection (diagnostics, and tests that make the disk fail). */
   db: BetterSqliteDriver;
-  /** Stops taking notifications, lets attempts in flight finish, closes the store. */
-  close(): Promise<void>;
+  /** Stops taking notifications, gives attempts in flight `graceMs` (default 10 s) to finish, closes the store. */
+  close(graceMs?: number): Promise<void>;
 }
 
 export const DB_FILE = 'relay.db';
@@ -67,10 +67,10 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     url: `http://${host}:${port}`,
     port,
     db,
-    async close() {
+    async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await dispatcher.stop();
+      await dispatcher.stop(graceMs);
       await closed;
       db.close();
       logger.info('relay.stopped');

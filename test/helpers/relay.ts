@@ -54,9 +54,9 @@ export async function startRelay(config: Partial<ConfigInput> = {}, dataDir = te
       reader ??= new Database(join(dataDir, DB_FILE), { readonly: true });
       return reader.prepare(sql).all(...params) as never;
     },
-    async close() {
+    async close(graceMs = 200) {
       reader?.close();
-      await relay.close();
+      await relay.close(graceMs);
     },
   };
 }
