@@ -51,7 +51,7 @@ const TargetSchema = z.strictObject({
   url: httpUrl.describe('Where events are POSTed.'),
   format: z.enum(TARGET_FORMATS).default('cloudevents').describe('cloudevents (structured), cloudevents-binary (data + ce-* headers) or raw (the bytes Green API sent).'),
   types: z.array(typePattern).optional().describe('Event types to deliver; exact or "prefix.*". Absent: all.'),
-  instances: z.array(instanceId).optional().describe('idInstance values to deliver. Absent: all.'),
+  instances: z.array(z.string().regex(/^\d{1,20}$/, 'must be a Green API idInstance (digits)')).optional().describe('idInstance values to deliver. Absent: all.'),
   chats: z.array(z.string().min(1)).optional().describe('Chat ids (the event subject) to deliver. Absent: all.'),
   headers: headers.default({}).describe('Extra request headers, e.g. Authorization for the target.'),
   secret: secret.optional().describe('Standard Webhooks signing secret (whsec_...).'),
@@ -140,7 +140,7 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
 
   const result = ConfigSchema.safeParse(interpolated);
   if (!result.success) {
-    throw new ConfigError(source, result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+    throw new ConfigError(source, result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issueMessage(issue)}`));
   }
   const config = result.data;
   const dedupWindowMs = parseDuration(config.dedupWindow)!;
@@ -152,6 +152,11 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
     dedupWindowMs,
     retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
   };
+}
+
+/** zod reports a bad record key as "Invalid key in record"; the key's own issue says why. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
 }
 
 /** `targets[1].url`, `instances.1101000001.token`: the path style every error uses. */
