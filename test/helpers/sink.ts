@@ -20,6 +20,8 @@ export interface SinkReply {
   hang?: boolean;
   /** Close the connection without an answer. */
   drop?: boolean;
+  /** Answer after this long. */
+  delayMs?: number;
 }
 
 export type Responder = (request: SinkRequest, index: number) => SinkReply;
@@ -47,8 +49,10 @@ export async function startSink(respond: Responder = () => ({ status: 200 })): P
       const reply = respond(request, index);
       if (reply.hang) return;
       if (reply.drop) return req.socket.destroy();
-      res.writeHead(reply.status ?? 200, reply.headers ?? {});
-      res.end(reply.body ?? '');
+      setTimeout(() => {
+        res.writeHead(reply.status ?? 200, reply.headers ?? {});
+        res.end(reply.body ?? '');
+      }, reply.delayMs ?? 0);
     });
   });
   server.on('connection', (socket) => {
