@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import type { RelayConfig } from './config.ts';
 import type { RelayEvent } from './event.ts';
+import type { Sha256 } from './hash.ts';
 import { errorResponse } from './http.ts';
 import { describeError, type Logger } from './log.ts';
 import { createReceiver } from './receive.ts';
@@ -14,6 +15,8 @@ export interface RelayPorts {
   logger: Logger;
   /** Epoch ms; tests may pin it. */
   now?: () => number;
+  /** SHA-256 for event ids and token checks; WebCrypto when absent. */
+  sha256?: Sha256;
   /** Called after each accepted event: the runtime wakes its dispatcher here. */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
 }

@@ -3,6 +3,7 @@
 // the store keeps and the delivery formats are assembled from.
 import type { Envelope } from './green-api/schema.ts';
 import { normalize, type EventData } from './green-api/normalize.ts';
+import { webCryptoSha256, type Sha256 } from './hash.ts';
 
 export type { EventData, Message, MessageKind } from './green-api/normalize.ts';
 
@@ -44,13 +45,13 @@ export function eventType(typeWebhook: string): string {
 
 /**
  * Builds the event for a notification that passed the Envelope check. Pure but for the id's
- * SHA-256, which WebCrypto only offers as a promise.
+ * SHA-256, which may be asynchronous.
  */
-export async function buildEvent(raw: Record<string, unknown>, envelope: Envelope, receivedAt: Date): Promise<RelayEvent> {
+export async function buildEvent(raw: Record<string, unknown>, envelope: Envelope, receivedAt: Date, sha256: Sha256 = webCryptoSha256): Promise<RelayEvent> {
   const data = normalize(raw, envelope, receivedAt);
   const attributes: EventAttributes = {
     specversion: '1.0',
-    id: await eventId(data),
+    id: await eventId(data, sha256),
     source: `/green-api/instances/${data.instance.id}`,
     type: eventType(data.webhook),
     subject: data.chat?.id,
@@ -73,9 +74,9 @@ function eventTime(timestamp: number | undefined): string | undefined {
  * The event id (contract §3): what makes two notifications "the same" hashed with SHA-256, the
  * first 24 bytes in base64url (32 characters of [A-Za-z0-9_-], safe as a `webhook-id`).
  */
-export async function eventId(data: EventData): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(identity(data))));
-  return base64url(new Uint8Array(digest, 0, 24));
+export async function eventId(data: EventData, sha256: Sha256 = webCryptoSha256): Promise<string> {
+  const digest = await sha256(JSON.stringify(identity(data)));
+  return base64url(digest.subarray(0, 24));
 }
 
 function identity(data: EventData): unknown[] {

@@ -7,6 +7,7 @@ import { formatPath } from './config.ts';
 import { createTargetMatcher } from './delivery/filter.ts';
 import { buildEvent, eventTexts, type RelayEvent } from './event.ts';
 import { Envelope } from './green-api/schema.ts';
+import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse, readBody } from './http.ts';
 import { describeError, type Logger } from './log.ts';
 import type { Store } from './store/store.ts';
@@ -16,6 +17,7 @@ export interface ReceiverDeps {
   store: Store;
   logger: Logger;
   now: () => number;
+  sha256?: Sha256;
   /** Called after an event is stored: wakes the dispatcher, feeds demo output. */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
 }
@@ -28,7 +30,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export function createReceiver(deps: ReceiverDeps): (request: Request) => Promise<Response> {
   const { config, store, logger, now } = deps;
-  const tokens = createTokenChecker(config.instances);
+  const sha256 = deps.sha256 ?? webCryptoSha256;
+  const checkToken = createTokenChecker(config.instances, sha256);
   const matchTargets = createTargetMatcher(config.targets);
   const maxBodyBytes = config.limits.maxBodyBytes;
 
@@ -45,8 +48,9 @@ export function createReceiver(deps: ReceiverDeps): (request: Request) => Promis
     const receivedAt = now();
     const token = tokenFromHeader(request.headers.get('authorization'));
     if (!token) return unauthorized('no token');
+    const presented = await checkToken(token);
     // Checked before the body is read, so that a caller without a token cannot make the relay read megabytes.
-    if (!(await tokens.matchesAny(token))) return unauthorized('token of no configured instance');
+    if (!presented.known) return unauthorized('token of no configured instance');
 
     const body = await readBody(request, maxBodyBytes);
     if (!body) {
@@ -56,7 +60,7 @@ export function createReceiver(deps: ReceiverDeps): (request: Request) => Promis
 
     const parsed = parse(body);
     if (!parsed.ok) {
-      if (parsed.instance !== null && !(await tokens.matchesInstance(parsed.instance, token))) {
+      if (parsed.instance !== null && !presented.isFor(parsed.instance)) {
         return unauthorized('token of another instance', parsed.instance);
       }
       try {
@@ -75,9 +79,9 @@ export function createReceiver(deps: ReceiverDeps): (request: Request) => Promis
     }
 
     const instance = String(parsed.envelope.instanceData.idInstance);
-    if (!(await tokens.matchesInstance(instance, token))) return unauthorized('token of another instance or instance not configured', instance);
+    if (!presented.isFor(instance)) return unauthorized('token of another instance or instance not configured', instance);
 
-    const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt));
+    const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt), sha256);
     const targets = matchTargets(event);
     const texts = eventTexts(event);
     let status: 'accepted' | 'duplicate';
