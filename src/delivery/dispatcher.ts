@@ -2,19 +2,20 @@
 // reschedules or buries it. Each target has its own concurrency budget, so a slow or dead target
 // only ever fills its own slots and never delays another (contract §4).
 //
-// It runs as an in-process loop (Node, Deno): woken when an event is accepted or an attempt ends,
-// and by a timer for the next due retry. `runOnce` is the same work as one step, for runtimes
-// that drive it themselves (a Durable Object alarm).
+// It runs as an in-process loop (Node, Deno), woken when an event is accepted or an attempt ends,
+// and by a timer for the next due retry. Wake-ups that come close together are served by one
+// claim, so under load each claim takes more deliveries instead of the store taking more claims.
 import type { TargetConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
-import type { ClaimedDelivery, Store } from '../store/store.ts';
+import type { AttemptRecord, ClaimedDelivery, Store } from '../store/store.ts';
+import type { HttpPost } from './http-post.ts';
 import { decide } from './retry.ts';
 import { createSender, type Sender } from './send.ts';
 
 export interface DispatcherDeps {
   store: Store;
   targets: readonly TargetConfig[];
-  fetch: typeof fetch;
+  post: HttpPost;
   logger: Logger;
   now: () => number;
   userAgent: string;
@@ -27,7 +28,7 @@ export interface DispatcherDeps {
 export interface Dispatcher {
   /** Releases leases left by a previous run, then starts the loop. */
   start(): Promise<void>;
-  /** Looks for due deliveries now (after an event is accepted). */
+  /** Looks for due deliveries soon (after an event is accepted). */
   wake(): void;
   /**
    * Stops claiming and gives the attempts in flight `graceMs` to finish; those still running then
@@ -39,40 +40,44 @@ export interface Dispatcher {
 /** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
 const LEASE_MARGIN_MS = 30_000;
 
+interface Lane {
+  target: TargetConfig;
+  send: Sender;
+  inFlight: number;
+}
+
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { store, logger, now } = deps;
   const idleMs = deps.idleMs ?? 1_000;
   const pruneEveryMs = deps.pruneEveryMs ?? 60_000;
-  const lanes = deps.targets.map((target) => ({
-    target,
-    send: createSender(target, deps) as Sender,
-    inFlight: 0,
-  }));
+  const lanes: Lane[] = deps.targets.map((target) => ({ target, send: createSender(target, deps), inFlight: 0 }));
   const attempts = new Set<Promise<void>>();
-  const stopping = new AbortController();
+  /** One per attempt in flight, aborted together when a stop's grace period ends. */
+  const cancels = new Set<AbortController>();
   let running = false;
-  let pumping = false;
-  let pumpAgain = false;
+  let pumpScheduled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastPrune = 0;
 
+  /** Runs `pump` once, soon, however many times it is asked for before then. */
+  function schedulePump(): void {
+    if (pumpScheduled || !running) return;
+    pumpScheduled = true;
+    setTimeout(() => void pump(), 0);
+  }
+
   async function pump(): Promise<void> {
-    if (pumping) {
-      pumpAgain = true;
-      return;
-    }
-    pumping = true;
+    pumpScheduled = false;
     clearTimeout(timer);
+    if (!running) return;
     try {
-      do {
-        pumpAgain = false;
-        for (const lane of lanes) {
-          const free = lane.target.concurrency - lane.inFlight;
-          if (free <= 0) continue;
-          const batch = await store.claim(lane.target.name, now(), free, lane.target.timeoutMs + LEASE_MARGIN_MS);
-          for (const delivery of batch) attempt(lane, delivery);
-        }
-      } while (pumpAgain && running);
+      const requests = lanes
+        .filter((lane) => lane.inFlight < lane.target.concurrency)
+        .map((lane) => ({ target: lane.target.name, limit: lane.target.concurrency - lane.inFlight, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS }));
+      if (requests.length > 0) {
+        const claimed = await store.claim(requests, now());
+        for (const delivery of claimed) attempt(lanes.find((lane) => lane.target.name === delivery.target)!, delivery);
+      }
       if (now() - lastPrune >= pruneEveryMs) {
         lastPrune = now();
         const pruned = await store.prune(lastPrune);
@@ -80,10 +85,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
     } catch (err) {
       logger.error('dispatcher.error', { error: describeError(err) });
-    } finally {
-      pumping = false;
     }
-    if (running) await arm();
+    await arm();
   }
 
   /** Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. */
@@ -97,18 +100,33 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       logger.error('dispatcher.error', { error: describeError(err) });
     }
     clearTimeout(timer);
-    if (running) timer = setTimeout(() => void pump(), delay);
+    if (running && !pumpScheduled) timer = setTimeout(() => void pump(), delay);
   }
 
-  function attempt(lane: (typeof lanes)[number], delivery: ClaimedDelivery): void {
+  function attempt(lane: Lane, delivery: ClaimedDelivery): void {
     lane.inFlight++;
+    const cancel = new AbortController();
+    cancels.add(cancel);
     const done = (async () => {
-      const result = await lane.send(delivery, stopping.signal);
-      if (stopping.signal.aborted && result.statusCode === null) {
+      const result = await lane.send(delivery, cancel.signal);
+      cancels.delete(cancel);
+      if (cancel.signal.aborted && result.statusCode === null) {
         logger.info('delivery.interrupted', { eventId: delivery.eventId, target: delivery.target, attempt: delivery.attempt });
         return;
       }
       const decision = decide(result, delivery.attempt, lane.target.retryMs, now());
+      const record: AttemptRecord = {
+        deliveryId: delivery.id,
+        eventId: delivery.eventId,
+        target: delivery.target,
+        attempt: delivery.attempt,
+        startedAt: result.startedAt,
+        latencyMs: result.latencyMs,
+        statusCode: result.statusCode,
+        error: result.error,
+        outcome: decision.outcome,
+        nextAt: decision.nextAt,
+      };
       const fields = {
         eventId: delivery.eventId,
         target: delivery.target,
@@ -120,18 +138,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         ...(decision.nextAt ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
       };
       try {
-        await store.record({
-          deliveryId: delivery.id,
-          eventId: delivery.eventId,
-          target: delivery.target,
-          attempt: delivery.attempt,
-          startedAt: result.startedAt,
-          latencyMs: result.latencyMs,
-          statusCode: result.statusCode,
-          error: result.error,
-          outcome: decision.outcome,
-          nextAt: decision.nextAt,
-        });
+        await store.record(record);
         if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
         else logger.info('delivery.attempt', fields);
       } catch (err) {
@@ -141,7 +148,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     })().finally(() => {
       lane.inFlight--;
       attempts.delete(done);
-      if (running) void pump();
+      schedulePump();
     });
     attempts.add(done);
   }
@@ -151,11 +158,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const released = await store.releaseClaims(now());
       if (released > 0) logger.info('dispatcher.resumed', { released });
       running = true;
-      void pump();
+      schedulePump();
     },
-    wake() {
-      if (running) void pump();
-    },
+    wake: schedulePump,
     async stop(graceMs = 10_000) {
       running = false;
       clearTimeout(timer);
@@ -163,7 +168,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled([...attempts]), grace]);
       clearTimeout(graceTimer);
-      stopping.abort();
+      for (const cancel of cancels) cancel.abort();
       await Promise.allSettled([...attempts]);
     },
   };

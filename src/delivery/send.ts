@@ -3,6 +3,7 @@
 import type { TargetConfig } from '../config.ts';
 import { describeError } from '../log.ts';
 import type { ClaimedDelivery } from '../store/store.ts';
+import type { HttpPost } from './http-post.ts';
 import { buildRequest, sign } from './request.ts';
 import { parseRetryAfter } from './retry.ts';
 import { createSigner } from './sign.ts';
@@ -19,13 +20,10 @@ export interface SendResult {
 export type Sender = (delivery: ClaimedDelivery, cancel?: AbortSignal) => Promise<SendResult>;
 
 export interface SenderDeps {
-  fetch: typeof fetch;
+  post: HttpPost;
   now: () => number;
   userAgent: string;
 }
-
-/** How much of a failing target's answer is kept in the attempt record. */
-const ERROR_SNIPPET_CHARS = 200;
 
 export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
   const signer = target.secret ? createSigner(target.secret) : undefined;
@@ -41,42 +39,16 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
     try {
       const request = buildRequest(target, delivery, deps.userAgent);
       if (signer) await sign(request, delivery.eventId, signer, startedAt);
-      const response = await deps.fetch(target.url, {
-        method: 'POST',
-        headers: request.headers,
-        body: request.body as Uint8Array<ArrayBuffer>,
-        // A target's redirect is not followed: it could point the relay anywhere.
-        redirect: 'manual',
-        signal: cancel ? AbortSignal.any([cancel, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs),
-      });
-      const snippet = await readSnippet(response);
-      if (response.status >= 200 && response.status < 300) return result(response.status, null);
-      const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
-      const detail = location ? ` (redirects are not followed: ${location})` : snippet ? `: ${snippet}` : '';
-      return result(response.status, `HTTP ${response.status}${detail}`, parseRetryAfter(response.headers.get('retry-after'), deps.now()));
+      const answer = await deps.post(target.url, { ...request, timeoutMs: target.timeoutMs, cancel });
+      const { status } = answer;
+      if (status >= 200 && status < 300) return result(status, null);
+      const location = status >= 300 && status < 400 ? answer.header('location') : null;
+      const detail = location ? ` (redirects are not followed: ${location})` : answer.snippet ? `: ${answer.snippet}` : '';
+      return result(status, `HTTP ${status}${detail}`, parseRetryAfter(answer.header('retry-after'), deps.now()));
     } catch (err) {
       if (cancel?.aborted) return result(null, 'cancelled: the relay is stopping');
-      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
       return result(null, timedOut ? `timed out after ${target.timeoutMs} ms` : describeError(err));
     }
   };
-}
-
-/** The start of the answer's body, read so the connection can be reused; the rest is discarded. */
-async function readSnippet(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < ERROR_SNIPPET_CHARS) {
-      const { done, value } = await reader.read();
-      if (done) return text.trim();
-      text += decoder.decode(value, { stream: true });
-    }
-    await reader.cancel();
-  } finally {
-    reader.releaseLock();
-  }
-  return text.slice(0, ERROR_SNIPPET_CHARS).trim();
 }

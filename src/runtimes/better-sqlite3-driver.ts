@@ -18,11 +18,13 @@ export function openBetterSqlite(file: string): BetterSqliteDriver {
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
+  // One wrapper for every transaction: better-sqlite3 builds four functions per `transaction()` call.
+  const inTransaction = db.transaction((fn: () => unknown) => fn());
   return {
     exec: (sql) => void db.exec(sql),
     run: (sql, params: readonly SqlValue[] = []) => prepare(sql).run(...params).changes,
     all: <Row>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as Row[],
-    transaction: (fn) => db.transaction(fn)(),
+    transaction: <T>(fn: () => T) => inTransaction(fn) as T,
     close: () => db.close(),
   };
 }

@@ -1,6 +1,7 @@
 // The relay on Node, as a function: SQLite file store, dispatcher loop and HTTP server, wired
 // from the ports. The `npm start` entry (node.ts) and the tests both start it through here.
 import { serve, type ServerType } from '@hono/node-server';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
+import { undiciPost } from './undici-post.ts';
 
 export interface NodeRelayOptions {
   config: RelayConfig;
@@ -38,11 +40,11 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
   const { config, logger } = options;
   mkdirSync(options.dataDir, { recursive: true });
   const db = openBetterSqlite(join(options.dataDir, DB_FILE));
-  const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
+  const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs, defer: setImmediate });
   const dispatcher = createDispatcher({
     store,
     targets: config.targets,
-    fetch: globalThis.fetch,
+    post: undiciPost,
     logger,
     now: Date.now,
     userAgent: `green-relay/${VERSION}`,
@@ -51,6 +53,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     config,
     store,
     logger,
+    sha256: (text) => createHash('sha256').update(text).digest(),
     onAccepted: (event, targets) => {
       if (targets.length > 0) dispatcher.wake();
       options.onAccepted?.(event, targets);

@@ -1,6 +1,7 @@
 // The Store on SQLite, written once against the SqlDriver port (sql-driver.ts) so the Node,
 // Workers and Deno runtimes share it. Times are epoch milliseconds.
 import type { SqlDriver } from './sql-driver.ts';
+import { createBatcher, type Defer } from './batch.ts';
 import type { AttemptRecord, ClaimedDelivery, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
@@ -65,38 +66,59 @@ export interface SqlStoreOptions {
   dedupWindowMs: number;
   /** Settled events older than this are deleted by `prune`. */
   retentionMs: number;
+  /** When a group commit runs; the sooner after the turn's I/O, the shorter the answer (see batch.ts). */
+  defer?: Defer;
 }
 
 /** Creates the tables if needed and returns the Store over them. */
 export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   db.exec(SCHEMA);
 
+  /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
+  function ingestOne(event: NewEvent): 'accepted' | 'duplicate' {
+    const [seen] = db.all<{ received_at: number }>('SELECT received_at FROM events WHERE id = ?', [event.id]);
+    if (seen && event.receivedAt - seen.received_at < options.dedupWindowMs) {
+      db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [event.receivedAt, event.id]);
+      return 'duplicate';
+    }
+    // Seen before the window began (only possible when retention outlasts it): a new occurrence.
+    db.run(
+      `INSERT INTO events (id, instance, type, subject, received_at, attributes, data, body, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, attributes = excluded.attributes,
+         data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
+      [event.id, event.instance, event.type, event.subject, event.receivedAt, event.attributes, event.data, event.body, event.receivedAt],
+    );
+    if (event.targets.length > 0) {
+      db.run(
+        `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
+         SELECT ?, value, 'pending', ?, ? FROM json_each(?)`,
+        [event.id, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
+      );
+    }
+    return 'accepted';
+  }
+
+  function recordOne(a: AttemptRecord): void {
+    db.run(
+      `INSERT INTO attempts (delivery_id, event_id, target, attempt, started_at, latency_ms, status_code, error, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
+    );
+    const settledAt = a.startedAt + a.latencyMs;
+    db.run(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
+       WHERE id = ?`,
+      [DELIVERY_STATUS[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, a.deliveryId],
+    );
+  }
+
+  // Group commit: see batch.ts. A failed commit fails every write of its batch, none half-done.
+  const ingest = createBatcher((events: NewEvent[]) => db.transaction(() => events.map(ingestOne)), options.defer);
+  const record = createBatcher((attempts: AttemptRecord[]) => db.transaction(() => attempts.map(recordOne)), options.defer);
+
   return {
-    async ingest(event: NewEvent) {
-      return db.transaction(() => {
-        const [seen] = db.all<{ received_at: number }>('SELECT received_at FROM events WHERE id = ?', [event.id]);
-        if (seen && event.receivedAt - seen.received_at < options.dedupWindowMs) {
-          db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [event.receivedAt, event.id]);
-          return 'duplicate' as const;
-        }
-        // Seen before the window began (only possible when retention outlasts it): a new occurrence.
-        db.run(
-          `INSERT INTO events (id, instance, type, subject, received_at, attributes, data, body, last_seen_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, attributes = excluded.attributes,
-             data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
-          [event.id, event.instance, event.type, event.subject, event.receivedAt, event.attributes, event.data, event.body, event.receivedAt],
-        );
-        if (event.targets.length > 0) {
-          db.run(
-            `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
-             SELECT ?, value, 'pending', ?, ? FROM json_each(?)`,
-            [event.id, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
-          );
-        }
-        return 'accepted' as const;
-      });
-    },
+    ingest,
 
     async quarantine(q: QuarantinedBody) {
       const [row] = db.all<{ id: number }>(
@@ -106,8 +128,8 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
       return `q${row!.id}`;
     },
 
-    async claim(target, now, limit, leaseMs) {
-      return db.transaction(() => {
+    async claim(requests, now) {
+      return db.transaction(() => requests.flatMap(({ target, limit, leaseMs }) => {
         const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
           `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
            FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -131,24 +153,10 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
             body: row.body,
           }),
         );
-      });
+      }));
     },
 
-    async record(a: AttemptRecord) {
-      db.transaction(() => {
-        db.run(
-          `INSERT INTO attempts (delivery_id, event_id, target, attempt, started_at, latency_ms, status_code, error, outcome)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
-        );
-        const settledAt = a.startedAt + a.latencyMs;
-        db.run(
-          `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
-           WHERE id = ?`,
-          [DELIVERY_STATUS[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, a.deliveryId],
-        );
-      });
-    },
+    record,
 
     async releaseClaims(now) {
       return db.run("UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);

@@ -39,6 +39,13 @@ export interface ClaimedDelivery {
   body: Uint8Array;
 }
 
+/** How many due deliveries of one target to claim, and for how long. */
+export interface ClaimRequest {
+  target: string;
+  limit: number;
+  leaseMs: number;
+}
+
 export interface AttemptRecord {
   deliveryId: number;
   eventId: string;
@@ -58,8 +65,11 @@ export interface Store {
   ingest(event: NewEvent): Promise<'accepted' | 'duplicate'>;
   /** Keeps a body the relay could not accept as an event; returns its quarantine id. */
   quarantine(body: QuarantinedBody): Promise<string>;
-  /** Up to `limit` due deliveries of one target, leased until `now + leaseMs` so that no one else sends them meanwhile. */
-  claim(target: string, now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Up to `limit` due deliveries of each target, oldest first, leased until `now + leaseMs` so
+   * that no one sends them again meanwhile. One call is one transaction.
+   */
+  claim(requests: ClaimRequest[], now: number): Promise<ClaimedDelivery[]>;
   /** Records one attempt and moves its delivery on. */
   record(attempt: AttemptRecord): Promise<void>;
   /** Makes every leased delivery due now: for a single owner starting up, nothing is in flight. */
