@@ -66,13 +66,13 @@ describe('restart', () => {
   });
 
   it('stops on SIGTERM, finishing the attempts in flight, and leaves the rest due for the next start', async () => {
-    const slow = await startSink(() => ({ status: 200, delayMs: 300 }));
+    const slow = await startSink(() => ({ status: 200, delayMs: 200 }));
     open.push(slow);
     const dataDir = tempDir();
     const config: ConfigInput = { instances: { '*': { token: TOKEN } }, targets: [{ name: 'slow', url: slow.url, concurrency: 1 }] };
     const first = await spawnRelay(config, dataDir);
     const accepted: string[] = [];
-    for (let i = 0; i < 20; i++) accepted.push(await post(first, i));
+    for (let i = 0; i < 10; i++) accepted.push(await post(first, i));
     await expect.poll(() => slow.requests.length).toBeGreaterThan(0);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -80,11 +80,11 @@ describe('restart', () => {
     const afterSignal = first.output().split('"event":"relay.stopping"')[1]!;
     expect(afterSignal).toMatch(/"event":"delivery\.attempt".*"outcome":"delivered"/);
     expect(afterSignal).toContain('"event":"relay.stopped"');
-    expect(slow.requests.length).toBeLessThan(20);
+    expect(slow.requests.length).toBeLessThan(10);
 
     const second = await spawnRelay(config, dataDir);
     open.push(second);
-    await expect.poll(() => ids(slow).size, { timeout: 15_000 }).toBe(20);
+    await expect.poll(() => ids(slow).size, { timeout: 15_000 }).toBe(10);
     expect(ids(slow)).toEqual(new Set(accepted));
   });
 });
