@@ -1,12 +1,21 @@
 // createRelay: the Hono app every runtime serves. Routes only; the runtime hands in the ports
-// (store, logger, clock) and runs the dispatcher, so nothing here touches a runtime global.
+// (store, logger, clock, hashing, client address) and runs the dispatcher, so nothing here
+// touches a runtime global.
 import { Hono } from 'hono';
+import { createAdminApi, summaryJson } from './admin/api.ts';
+import { createAdminAuth, type ClientAddress } from './admin/auth.ts';
+import { createLiveFeed } from './admin/live.ts';
+import { createOperations } from './admin/operations.ts';
 import type { RelayConfig } from './config.ts';
+import { createTargetMatcher } from './delivery/filter.ts';
+import { preview } from './event-preview.ts';
 import type { RelayEvent } from './event.ts';
-import type { Sha256 } from './hash.ts';
+import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse } from './http.ts';
+import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
-import { createReceiver } from './receive.ts';
+import type { Metrics } from './metrics.ts';
+import { createIngestor, createReceiver } from './receive.ts';
 import type { Store } from './store/store.ts';
 
 export interface RelayPorts {
@@ -17,13 +26,48 @@ export interface RelayPorts {
   now?: () => number;
   /** SHA-256 for event ids and token checks; WebCrypto when absent. */
   sha256?: Sha256;
-  /** Called after each accepted event: the runtime wakes its dispatcher here. */
+  metrics?: Metrics;
+  /** The peer's address, for the loopback rule of the admin endpoints. Unknown: never loopback. */
+  clientAddress?: ClientAddress;
+  /** Deliveries became due (an event accepted, replayed or released): the runtime wakes its dispatcher. */
+  onDue?: () => void;
+  /** Called after each accepted event (demo output). */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
 }
 
+/** How far back the targets page and its success rates look. */
+const STATS_WINDOW_MS = 24 * 3_600_000;
+
 export function createRelay(ports: RelayPorts): Hono {
-  const { store, logger } = ports;
-  const receive = createReceiver({ ...ports, now: ports.now ?? Date.now });
+  const { config, store, logger, metrics } = ports;
+  const now = ports.now ?? Date.now;
+  const sha256 = ports.sha256 ?? webCryptoSha256;
+  const live = createLiveFeed();
+  const receiverDeps = {
+    ...ports,
+    now,
+    sha256,
+    onAccepted: (event: RelayEvent, targets: string[]) => {
+      if (targets.length > 0) ports.onDue?.();
+      ports.onAccepted?.(event, targets);
+      live.publish('event', summaryJson({
+        id: event.id,
+        instance: event.greenapiinstance,
+        type: event.type,
+        subject: event.subject ?? null,
+        receivedAt: Date.parse(event.data.receivedAt),
+        duplicates: 0,
+        preview: preview({ kind: event.data.message?.kind ?? null, text: event.data.message?.text ?? null, status: event.data.status?.value ?? null, state: event.data.state }),
+        deliveries: targets.map((target) => ({ target, status: 'pending', attempts: 0, series: 0, leased: false, nextAt: null, lastStatus: null, lastError: null, updatedAt: now() })),
+      }));
+    },
+  };
+  const receive = createReceiver(receiverDeps);
+  const ingestor = createIngestor(receiverDeps);
+  const admin = createAdminAuth(config.admin.token, sha256, ports.clientAddress);
+  const matchTargets = createTargetMatcher(config.targets);
+  const operations = createOperations({ config, store, ingestor, matchTargets, logger, now, onDue: ports.onDue });
+  const targetStats = () => store.targetStats(now() - STATS_WINDOW_MS);
   const app = new Hono();
 
   app.post('/webhook', (c) => receive(c.req.raw));
@@ -37,6 +81,17 @@ export function createRelay(ports: RelayPorts): Hono {
       return errorResponse('unavailable', 'the store cannot take notifications');
     }
   });
+
+  app.get('/metrics', admin.middleware(), async (c) => {
+    const text = metrics ? metrics.render(await targetStats()) : '';
+    return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  app.use('/api/*', admin.middleware());
+  app.get('/api/stream', (c) => live.stream(c));
+  app.route('/api', createAdminApi({ store, operations }));
+
+  app.route('/', createInspector({ config, store, admin, operations, targetStats }));
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err) => {

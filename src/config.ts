@@ -67,7 +67,8 @@ export const ConfigSchema = z
       .record(instanceId, z.strictObject({ token: z.string().min(1, 'must not be empty').describe("The instance's webhookUrlToken.") }))
       .describe('Green API instances allowed to post, by idInstance; "*" admits every instance without an entry of its own.'),
     targets: z.array(TargetSchema).default([]),
-    admin: z.strictObject({ token: z.string().min(1).optional() }).default({}),
+    admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API, /metrics and the inspector. Absent: they answer only on loopback.') }).default({}),
+    logs: z.strictObject({ redact: z.boolean().default(false).describe('Mask phone numbers and message text in log lines.') }).default({ redact: false }),
     limits: z.strictObject({ maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576) }).default({ maxBodyBytes: 1_048_576 }),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
     retention: duration.default('7d').describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
@@ -101,6 +102,7 @@ export interface RelayConfig {
   instances: Record<string, { token: string }>;
   targets: TargetConfig[];
   admin: { token?: string };
+  logs: { redact: boolean };
   limits: { maxBodyBytes: number };
   dedupWindowMs: number;
   retentionMs: number;
@@ -134,20 +136,25 @@ export function parseConfig(text: string, env: Env, source = 'config'): RelayCon
 
 /** Like parseConfig, for a config that is already a JSON value. */
 export function validateConfig(json: unknown, env: Env, source = 'config'): RelayConfig {
-  const missing: string[] = [];
+  const missing = new Map<string, string>();
   const interpolated = interpolate(json, env, [], missing);
-  if (missing.length > 0) throw new ConfigError(source, missing);
-
   const result = ConfigSchema.safeParse(interpolated);
+  // Report every problem at once; a path whose variable is missing says only that.
+  const issues = [...missing].map(([path, problem]) => `${path}: ${problem}`);
   if (!result.success) {
-    throw new ConfigError(source, result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issueMessage(issue)}`));
+    for (const issue of result.error.issues) {
+      const path = formatPath(issue.path);
+      if (!missing.has(path)) issues.push(`${path}: ${issueMessage(issue)}`);
+    }
   }
+  if (issues.length > 0 || !result.success) throw new ConfigError(source, issues);
   const config = result.data;
   const dedupWindowMs = parseDuration(config.dedupWindow)!;
   return {
     instances: config.instances,
     targets: config.targets.map(({ retry, ...target }) => ({ ...target, retryMs: retry.map((d) => parseDuration(d)!) })),
     admin: config.admin,
+    logs: config.logs,
     limits: config.limits,
     dedupWindowMs,
     retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
@@ -167,13 +174,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function interpolate(value: unknown, env: Env, path: PropertyKey[], missing: string[]): unknown {
+function interpolate(value: unknown, env: Env, path: PropertyKey[], missing: Map<string, string>): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, escaped: string, name: string) => {
       if (escaped) return whole.slice(1);
       const resolved = env[name];
       if (resolved === undefined) {
-        missing.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        missing.set(formatPath(path), `environment variable ${name} is not set`);
         return '';
       }
       return resolved;

@@ -1,12 +1,15 @@
 // The one error shape on the wire (contract §1): {"error":{"code","message"}}.
 
-export type ErrorCode = 'unauthorized' | 'payload_too_large' | 'unavailable' | 'not_found' | 'internal';
+export type ErrorCode = 'bad_request' | 'unauthorized' | 'not_found' | 'conflict' | 'payload_too_large' | 'unprocessable' | 'unavailable' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
   unauthorized: 401,
-  payload_too_large: 413,
-  unavailable: 503,
   not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unprocessable: 422,
+  unavailable: 503,
   internal: 500,
 };
 

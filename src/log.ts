@@ -25,3 +25,32 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** Fields that identify log lines and never hold personal data. */
+const SAFE_FIELDS = new Set(['time', 'level', 'event', 'eventId', 'quarantineId', 'target', 'type', 'webhook', 'instance', 'nextAt', 'outcome']);
+
+/**
+ * A Logger that masks phone numbers (any run of 7 or more digits keeps its first 3 and last 2)
+ * and drops message text, for deployments where logs must not hold personal data (`logs.redact`).
+ */
+export function createRedactingLogger(logger: Logger): Logger {
+  const redact = (fields?: LogFields): LogFields | undefined => {
+    if (!fields) return fields;
+    const out: LogFields = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (key === 'text') out[key] = '[redacted]';
+      else if (typeof value === 'string' && !SAFE_FIELDS.has(key)) out[key] = maskDigits(value);
+      else out[key] = value;
+    }
+    return out;
+  };
+  return {
+    info: (event, fields) => logger.info(event, redact(fields)),
+    warn: (event, fields) => logger.warn(event, redact(fields)),
+    error: (event, fields) => logger.error(event, redact(fields)),
+  };
+}
+
+export function maskDigits(text: string): string {
+  return text.replace(/\d{7,}/g, (digits) => `${digits.slice(0, 3)}${'*'.repeat(digits.length - 5)}${digits.slice(-2)}`);
+}

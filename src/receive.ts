@@ -10,6 +10,7 @@ import { Envelope } from './green-api/schema.ts';
 import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse, readBody } from './http.ts';
 import { describeError, type Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Store } from './store/store.ts';
 
 export interface ReceiverDeps {
@@ -18,104 +19,24 @@ export interface ReceiverDeps {
   logger: Logger;
   now: () => number;
   sha256?: Sha256;
-  /** Called after an event is stored: wakes the dispatcher, feeds demo output. */
+  metrics?: Metrics;
+  /** Called after an event is stored: wakes the dispatcher, feeds live views. */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
 }
 
-type Parsed =
+export type Parsed =
   | { ok: true; raw: Record<string, unknown>; envelope: Envelope }
   | { ok: false; reason: string; instance: string | null };
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-export function createReceiver(deps: ReceiverDeps): (request: Request) => Promise<Response> {
-  const { config, store, logger, now } = deps;
-  const sha256 = deps.sha256 ?? webCryptoSha256;
-  const checkToken = createTokenChecker(config.instances, sha256);
-  const matchTargets = createTargetMatcher(config.targets);
-  const maxBodyBytes = config.limits.maxBodyBytes;
-
-  const unauthorized = (why: string, instance: string | null = null) => {
-    logger.warn('notification.unauthorized', { why, instance });
-    return errorResponse('unauthorized', 'missing or wrong token for this instance', { 'www-authenticate': 'Bearer' });
-  };
-  const unavailable = (err: unknown) => {
-    logger.error('store.unavailable', { error: describeError(err) });
-    return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', { 'retry-after': '60' });
-  };
-
-  return async (request) => {
-    const receivedAt = now();
-    const token = tokenFromHeader(request.headers.get('authorization'));
-    if (!token) return unauthorized('no token');
-    const presented = await checkToken(token);
-    // Checked before the body is read, so that a caller without a token cannot make the relay read megabytes.
-    if (!presented.known) return unauthorized('token of no configured instance');
-
-    const body = await readBody(request, maxBodyBytes);
-    if (!body) {
-      logger.warn('notification.too_large', { limit: maxBodyBytes });
-      return errorResponse('payload_too_large', `the body is larger than limits.maxBodyBytes (${maxBodyBytes} bytes)`);
-    }
-
-    const parsed = parse(body);
-    if (!parsed.ok) {
-      if (parsed.instance !== null && !presented.isFor(parsed.instance)) {
-        return unauthorized('token of another instance', parsed.instance);
-      }
-      try {
-        const id = await store.quarantine({
-          receivedAt,
-          reason: parsed.reason,
-          instance: parsed.instance,
-          contentType: request.headers.get('content-type'),
-          body,
-        });
-        logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance: parsed.instance, bytes: body.byteLength });
-        return Response.json({ status: 'quarantined', reason: parsed.reason, id });
-      } catch (err) {
-        return unavailable(err);
-      }
-    }
-
-    const instance = String(parsed.envelope.instanceData.idInstance);
-    if (!presented.isFor(instance)) return unauthorized('token of another instance or instance not configured', instance);
-
-    const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt), sha256);
-    const targets = matchTargets(event);
-    const texts = eventTexts(event);
-    let status: 'accepted' | 'duplicate';
-    try {
-      status = await store.ingest({
-        id: event.id,
-        instance,
-        type: event.type,
-        subject: event.subject ?? null,
-        receivedAt,
-        attributes: texts.attributes,
-        data: texts.data,
-        body,
-        targets,
-      });
-    } catch (err) {
-      return unavailable(err);
-    }
-    logger.info(status === 'accepted' ? 'notification.accepted' : 'notification.duplicate', {
-      eventId: event.id,
-      instance,
-      type: event.type,
-      webhook: event.greenapiwebhook,
-      subject: event.subject,
-      targets: targets.length,
-      ms: now() - receivedAt,
-    });
-    if (status === 'accepted') deps.onAccepted?.(event, targets);
-    return Response.json({ status, id: event.id });
-  };
+export interface Ingestor {
+  /** Normalizes and stores a parsed notification; throws when the store fails. */
+  ingest(parsed: Extract<Parsed, { ok: true }>, body: Uint8Array, receivedAt: number): Promise<{ status: 'accepted' | 'duplicate'; event: RelayEvent }>;
 }
 
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
 /** The notification in a body, or why it is not one (and the instance it names, if any). */
-function parse(body: Uint8Array): Parsed {
+export function parseNotification(body: Uint8Array): Parsed {
   let raw: unknown;
   try {
     raw = JSON.parse(decoder.decode(body));
@@ -131,8 +52,114 @@ function parse(body: Uint8Array): Parsed {
 
   const issue = result.error.issues[0]!;
   const idInstance = (raw as { instanceData?: { idInstance?: unknown } }).instanceData?.idInstance;
-  const instance = (typeof idInstance === 'number' && Number.isInteger(idInstance) && idInstance >= 0) || (typeof idInstance === 'string' && /^\d{1,20}$/.test(idInstance))
-    ? String(idInstance)
-    : null;
-  return { ok: false, reason: `${formatPath(issue.path)} is missing or invalid: ${issue.message}`, instance };
+  const named = (typeof idInstance === 'number' && Number.isInteger(idInstance) && idInstance >= 0) || (typeof idInstance === 'string' && /^\d{1,20}$/.test(idInstance));
+  return { ok: false, reason: `${formatPath(issue.path)} is missing or invalid: ${issue.message}`, instance: named ? String(idInstance) : null };
+}
+
+/** Normalize -> match targets -> store.ingest, shared by POST /webhook and quarantine release. */
+export function createIngestor(deps: ReceiverDeps): Ingestor {
+  const { config, store, logger, now, metrics } = deps;
+  const sha256 = deps.sha256 ?? webCryptoSha256;
+  const matchTargets = createTargetMatcher(config.targets);
+  return {
+    async ingest(parsed, body, receivedAt) {
+      const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt), sha256);
+      const targets = matchTargets(event);
+      const texts = eventTexts(event);
+      const status = await store.ingest({
+        id: event.id,
+        instance: event.greenapiinstance,
+        type: event.type,
+        subject: event.subject ?? null,
+        receivedAt,
+        attributes: texts.attributes,
+        data: texts.data,
+        body,
+        targets,
+      });
+      logger.info(status === 'accepted' ? 'notification.accepted' : 'notification.duplicate', {
+        eventId: event.id,
+        instance: event.greenapiinstance,
+        type: event.type,
+        webhook: event.greenapiwebhook,
+        subject: event.subject,
+        targets: targets.length,
+        ms: now() - receivedAt,
+      });
+      if (status === 'accepted') {
+        metrics?.received(event.type, event.greenapiinstance);
+        deps.onAccepted?.(event, targets);
+      } else {
+        metrics?.duplicate(event.greenapiinstance);
+      }
+      return { status, event };
+    },
+  };
+}
+
+export function createReceiver(deps: ReceiverDeps): (request: Request) => Promise<Response> {
+  const { config, store, logger, now, metrics } = deps;
+  const checkToken = createTokenChecker(config.instances, deps.sha256 ?? webCryptoSha256);
+  const ingestor = createIngestor(deps);
+  const maxBodyBytes = config.limits.maxBodyBytes;
+
+  const unauthorized = (why: string, instance: string | null = null) => {
+    logger.warn('notification.unauthorized', { why, instance });
+    metrics?.rejected('unauthorized');
+    return errorResponse('unauthorized', 'missing or wrong token for this instance', { 'www-authenticate': 'Bearer' });
+  };
+  const unavailable = (err: unknown) => {
+    logger.error('store.unavailable', { error: describeError(err) });
+    metrics?.rejected('unavailable');
+    return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', { 'retry-after': '60' });
+  };
+
+  return async (request) => {
+    const receivedAt = now();
+    const token = tokenFromHeader(request.headers.get('authorization'));
+    if (!token) return unauthorized('no token');
+    const presented = await checkToken(token);
+    // Checked before the body is read, so that a caller without a token cannot make the relay read megabytes.
+    if (!presented.known) return unauthorized('token of no configured instance');
+
+    const body = await readBody(request, maxBodyBytes);
+    if (!body) {
+      logger.warn('notification.too_large', { limit: maxBodyBytes });
+      metrics?.rejected('too_large');
+      return errorResponse('payload_too_large', `the body is larger than limits.maxBodyBytes (${maxBodyBytes} bytes)`);
+    }
+
+    const parsed = parseNotification(body);
+    if (!parsed.ok) {
+      if (parsed.instance !== null && !presented.isFor(parsed.instance)) {
+        return unauthorized('token of another instance', parsed.instance);
+      }
+      try {
+        const id = await store.quarantine({
+          receivedAt,
+          reason: parsed.reason,
+          instance: parsed.instance,
+          contentType: request.headers.get('content-type'),
+          body,
+        });
+        logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance: parsed.instance, bytes: body.byteLength });
+        metrics?.quarantined();
+        metrics?.answered(now() - receivedAt);
+        return Response.json({ status: 'quarantined', reason: parsed.reason, id });
+      } catch (err) {
+        return unavailable(err);
+      }
+    }
+
+    const instance = String(parsed.envelope.instanceData.idInstance);
+    if (!presented.isFor(instance)) return unauthorized('token of another instance or instance not configured', instance);
+
+    try {
+      const { status, event } = await ingestor.ingest(parsed, body, receivedAt);
+      metrics?.answered(now() - receivedAt);
+      return Response.json({ status, id: event.id });
+    } catch (err) {
+      return unavailable(err);
+    }
+  };
 }

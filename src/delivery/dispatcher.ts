@@ -7,6 +7,7 @@
 // claim, so under load each claim takes more deliveries instead of the store taking more claims.
 import type { TargetConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/store.ts';
 import type { HttpPost } from './http-post.ts';
 import { decide } from './retry.ts';
@@ -17,6 +18,7 @@ export interface DispatcherDeps {
   targets: readonly TargetConfig[];
   post: HttpPost;
   logger: Logger;
+  metrics?: Metrics;
   now: () => number;
   userAgent: string;
   /** Longest sleep between two looks at the store, in case a wake-up was missed. */
@@ -137,6 +139,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         ...(result.error ? { error: result.error } : {}),
         ...(decision.nextAt ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
       };
+      deps.metrics?.attempted(delivery.target, decision.outcome, result.latencyMs);
       try {
         await store.record(record);
         if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);

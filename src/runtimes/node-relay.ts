@@ -1,6 +1,7 @@
 // The relay on Node, as a function: SQLite file store, dispatcher loop and HTTP server, wired
 // from the ports. The `npm start` entry (node.ts) and the tests both start it through here.
 import { serve, type ServerType } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,8 @@ import { createRelay } from '../app.ts';
 import type { RelayConfig } from '../config.ts';
 import { createDispatcher } from '../delivery/dispatcher.ts';
 import type { RelayEvent } from '../event.ts';
-import type { Logger } from '../log.ts';
+import { createRedactingLogger, type Logger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
@@ -37,7 +39,9 @@ export interface NodeRelay {
 export const DB_FILE = 'relay.db';
 
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
-  const { config, logger } = options;
+  const { config } = options;
+  const logger = config.logs.redact ? createRedactingLogger(options.logger) : options.logger;
+  const metrics = createMetrics();
   mkdirSync(options.dataDir, { recursive: true });
   const db = openBetterSqlite(join(options.dataDir, DB_FILE));
   const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs, defer: setImmediate });
@@ -46,6 +50,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     targets: config.targets,
     post: undiciPost,
     logger,
+    metrics,
     now: Date.now,
     userAgent: `green-relay/${VERSION}`,
   });
@@ -53,11 +58,11 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     config,
     store,
     logger,
+    metrics,
     sha256: (text) => createHash('sha256').update(text).digest(),
-    onAccepted: (event, targets) => {
-      if (targets.length > 0) dispatcher.wake();
-      options.onAccepted?.(event, targets);
-    },
+    clientAddress: (c) => getConnInfo(c).remote.address,
+    onDue: () => dispatcher.wake(),
+    onAccepted: options.onAccepted,
   });
 
   await dispatcher.start();

@@ -55,6 +55,7 @@ function printDemoBanner(url: string, token: string): void {
       `  curl -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' ${url}/webhook \\`,
       `       --data '${SAMPLE}'`,
       '',
+      `Watch what arrives in the inspector: ${url}/ (from this machine)`,
       'Write relay.config.json (see README.md) to add targets.',
       '',
     ].join('\n'),

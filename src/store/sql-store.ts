@@ -2,6 +2,7 @@
 // Workers and Deno runtimes share it. Times are epoch milliseconds.
 import type { SqlDriver } from './sql-driver.ts';
 import { createBatcher, type Defer } from './batch.ts';
+import { createSqlOperatorStore } from './sql-operator-store.ts';
 import type { AttemptRecord, ClaimedDelivery, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
@@ -24,7 +25,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   event_id    TEXT NOT NULL,
   target      TEXT NOT NULL,
   status      TEXT NOT NULL,              -- pending | delivered | dead
-  attempts    INTEGER NOT NULL DEFAULT 0, -- attempts made so far
+  series      INTEGER NOT NULL DEFAULT 0, -- replays so far
+  attempts    INTEGER NOT NULL DEFAULT 0, -- attempts made in this series
   next_at     INTEGER NOT NULL,           -- when it is due (or its lease ends)
   leased      INTEGER NOT NULL DEFAULT 0, -- 1 while a dispatcher is sending it
   last_status INTEGER,
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS attempts (
   delivery_id INTEGER NOT NULL,
   event_id    TEXT NOT NULL,
   target      TEXT NOT NULL,
+  series      INTEGER NOT NULL,
   attempt     INTEGER NOT NULL,
   started_at  INTEGER NOT NULL,
   latency_ms  INTEGER NOT NULL,
@@ -54,7 +57,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
   reason       TEXT NOT NULL,
   instance     TEXT,
   content_type TEXT,
-  body         BLOB NOT NULL
+  body         BLOB NOT NULL,
+  released_as  TEXT                       -- the event id, once an operator released it
 );
 `;
 
@@ -101,9 +105,9 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
 
   function recordOne(a: AttemptRecord): void {
     db.run(
-      `INSERT INTO attempts (delivery_id, event_id, target, attempt, started_at, latency_ms, status_code, error, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
+      `INSERT INTO attempts (delivery_id, event_id, target, series, attempt, started_at, latency_ms, status_code, error, outcome)
+       SELECT ?, ?, ?, series, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+      [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome, a.deliveryId],
     );
     const settledAt = a.startedAt + a.latencyMs;
     db.run(
@@ -118,6 +122,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   const record = createBatcher((attempts: AttemptRecord[]) => db.transaction(() => attempts.map(recordOne)), options.defer);
 
   return {
+    ...createSqlOperatorStore(db),
     ingest,
 
     async quarantine(q: QuarantinedBody) {

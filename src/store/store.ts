@@ -60,7 +60,7 @@ export interface AttemptRecord {
   nextAt: number | null;
 }
 
-export interface Store {
+export interface Store extends OperatorStore {
   /** Stores the event and one pending delivery per target in one transaction; an id seen within the dedup window writes nothing new. */
   ingest(event: NewEvent): Promise<'accepted' | 'duplicate'>;
   /** Keeps a body the relay could not accept as an event; returns its quarantine id. */
@@ -80,4 +80,122 @@ export interface Store {
   prune(now: number): Promise<number>;
   /** Throws when the store cannot take writes (for /healthz). */
   ping(): Promise<void>;
+}
+
+// ---- what operators read and do (admin API, inspector, metrics) ----------------------------
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface EventQuery {
+  /** Events with a delivery in this state (to `target` when given); `delivered`: every delivery delivered. */
+  status?: DeliveryStatus;
+  /** Exact type, or a prefix wildcard such as `com.green-api.message.*`. */
+  type?: string;
+  instance?: string;
+  /** The chat (event subject). */
+  chat?: string;
+  target?: string;
+  /** Received at or after (epoch ms). */
+  since?: number;
+  /** Received before (epoch ms). */
+  until?: number;
+  limit: number;
+  /** From a previous page's `next`. */
+  cursor?: string;
+}
+
+export interface DeliveryState {
+  target: string;
+  status: DeliveryStatus;
+  /** Attempts made in the current series. */
+  attempts: number;
+  /** Replays so far: 0 for the first series. */
+  series: number;
+  leased: boolean;
+  nextAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+export interface EventSummary {
+  id: string;
+  instance: string;
+  type: string;
+  subject: string | null;
+  receivedAt: number;
+  duplicates: number;
+  /** A line for lists: the message kind and text, the status, or the state. */
+  preview: string | null;
+  deliveries: DeliveryState[];
+}
+
+export interface AttemptRow {
+  target: string;
+  series: number;
+  attempt: number;
+  startedAt: number;
+  latencyMs: number;
+  statusCode: number | null;
+  error: string | null;
+  outcome: AttemptRecord['outcome'];
+}
+
+export interface EventDetail extends EventSummary {
+  attributes: string;
+  data: string;
+  body: Uint8Array;
+  attempts: AttemptRow[];
+}
+
+export interface QuarantineSummary {
+  id: string;
+  receivedAt: number;
+  reason: string;
+  instance: string | null;
+  contentType: string | null;
+  bytes: number;
+  /** The event it became when an operator released it. */
+  releasedAs: string | null;
+}
+
+export interface QuarantineDetail extends QuarantineSummary {
+  body: Uint8Array;
+}
+
+export interface TargetStats {
+  target: string;
+  pending: number;
+  dead: number;
+  delivered: number;
+  /** Attempts in the stats window and how many succeeded. */
+  attempts: number;
+  succeeded: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** What the admin API and the inspector need from a store, beyond the relay's own work. */
+export interface OperatorStore {
+  listEvents(query: EventQuery): Promise<Page<EventSummary>>;
+  getEvent(id: string): Promise<EventDetail | null>;
+  /**
+   * Makes the event's deliveries (to `target` only, when given) due now as a new series: attempts
+   * count from 1 again, the event id and `webhook-id` stay. A target that had no delivery of the
+   * event gets one. Deliveries in flight are left alone. Returns how many were made due.
+   */
+  replay(eventId: string, targets: string[], now: number): Promise<number>;
+  /** Replays every dead delivery of one target; returns how many. */
+  replayDead(target: string, now: number): Promise<number>;
+  listQuarantine(limit: number, cursor?: string): Promise<Page<QuarantineSummary>>;
+  getQuarantined(id: string): Promise<QuarantineDetail | null>;
+  /** Notes that a quarantined body was released as an event. */
+  markReleased(id: string, eventId: string): Promise<void>;
+  /** Per-target counts, and attempts since `since` (epoch ms). */
+  targetStats(since: number): Promise<TargetStats[]>;
 }

@@ -1,0 +1,79 @@
+// What an operator can do, shared by the admin API and the inspector's buttons: replay an event,
+// replay a target's dead letters, release a quarantined body.
+import type { RelayConfig } from '../config.ts';
+import type { TargetMatcher } from '../delivery/filter.ts';
+import type { EventAttributes } from '../event.ts';
+import type { Logger } from '../log.ts';
+import { parseNotification, type Ingestor } from '../receive.ts';
+import type { Store } from '../store/store.ts';
+
+export interface OperationsDeps {
+  config: RelayConfig;
+  store: Store;
+  ingestor: Ingestor;
+  matchTargets: TargetMatcher;
+  logger: Logger;
+  now: () => number;
+  /** Something became due: wake the dispatcher. */
+  onDue?: () => void;
+}
+
+/** A refusal an operator can act on, with the error code it answers with. */
+export class OperationError extends Error {
+  readonly code: 'not_found' | 'conflict' | 'unprocessable';
+  constructor(code: OperationError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export type Operations = ReturnType<typeof createOperations>;
+
+export function createOperations(deps: OperationsDeps) {
+  const { config, store, logger, now } = deps;
+  const targetNames = new Set(config.targets.map((t) => t.name));
+  const requireTarget = (name: string) => {
+    if (!targetNames.has(name)) throw new OperationError('not_found', `no target named ${name} in the configuration`);
+  };
+
+  return {
+    /** Delivers the event again now, as a new attempt series, to one target or to all of its targets. */
+    async replay(eventId: string, target?: string): Promise<number> {
+      if (target !== undefined) requireTarget(target);
+      const event = await store.getEvent(eventId);
+      if (!event) throw new OperationError('not_found', `no event ${eventId}`);
+      // All targets: those the event matches now, and those it went to that are still configured.
+      const targets = target
+        ? [target]
+        : [...new Set([...deps.matchTargets(JSON.parse(event.attributes) as EventAttributes), ...event.deliveries.map((d) => d.target).filter((t) => targetNames.has(t))])];
+      const replayed = await store.replay(eventId, targets, now());
+      logger.info('event.replayed', { eventId, targets, replayed });
+      if (replayed > 0) deps.onDue?.();
+      return replayed;
+    },
+
+    async replayDead(target: string): Promise<number> {
+      requireTarget(target);
+      const replayed = await store.replayDead(target, now());
+      logger.info('target.dead_replayed', { target, replayed });
+      if (replayed > 0) deps.onDue?.();
+      return replayed;
+    },
+
+    /** Accepts a quarantined body as an event: the operator's corrected body, or the stored one when none is given. */
+    async release(id: string, corrected?: Uint8Array): Promise<{ status: 'accepted' | 'duplicate'; id: string }> {
+      const kept = await store.getQuarantined(id);
+      if (!kept) throw new OperationError('not_found', `no quarantined body ${id}`);
+      if (kept.releasedAs) throw new OperationError('conflict', `${id} was already released as event ${kept.releasedAs}`);
+      const body = corrected && corrected.byteLength > 0 ? corrected : kept.body;
+      const parsed = parseNotification(body);
+      if (!parsed.ok) throw new OperationError('unprocessable', `still not a notification: ${parsed.reason}`);
+      const instance = String(parsed.envelope.instanceData.idInstance);
+      if (!config.instances[instance] && !config.instances['*']) throw new OperationError('unprocessable', `instance ${instance} is not configured`);
+      const { status, event } = await deps.ingestor.ingest(parsed, body, now());
+      await store.markReleased(id, event.id);
+      logger.info('quarantine.released', { quarantineId: id, eventId: event.id, status });
+      return { status, id: event.id };
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The relay's metrics in Prometheus text format
+// (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format): counters and
+// histograms kept in memory by the process, gauges read from the store when scraped.
+import type { TargetStats } from './store/store.ts';
+
+type Labels = Record<string, string>;
+
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+class Counter {
+  readonly values = new Map<string, { labels: Labels; value: number }>();
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = JSON.stringify(labels);
+    const entry = this.values.get(key);
+    if (entry) entry.value += by;
+    else this.values.set(key, { labels, value: by });
+  }
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${formatLabels(labels)} ${value}`);
+    return lines;
+  }
+}
+
+class Histogram {
+  readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  readonly name: string;
+  readonly help: string;
+  readonly buckets = DURATION_BUCKETS;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  observe(seconds: number, labels: Labels = {}): void {
+    const key = JSON.stringify(labels);
+    let entry = this.series.get(key);
+    if (!entry) this.series.set(key, (entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    this.buckets.forEach((bound, i) => {
+      if (seconds <= bound) entry.counts[i]!++;
+    });
+    entry.sum += seconds;
+    entry.count++;
+  }
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${counts[i]}`));
+      lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${count}`);
+      lines.push(`${this.name}_sum${formatLabels(labels)} ${sum}`);
+      lines.push(`${this.name}_count${formatLabels(labels)} ${count}`);
+    }
+    return lines;
+  }
+}
+
+function formatLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const received = new Counter('green_relay_notifications_received_total', 'Notifications accepted as new events, by type and instance.');
+  const duplicates = new Counter('green_relay_notifications_duplicate_total', 'Notifications answered as duplicates, by instance.');
+  const quarantined = new Counter('green_relay_notifications_quarantined_total', 'Bodies kept in quarantine.');
+  const rejected = new Counter('green_relay_requests_rejected_total', 'Requests to /webhook refused, by reason (unauthorized, too_large, unavailable).');
+  const attempts = new Counter('green_relay_delivery_attempts_total', 'Delivery attempts, by target and outcome (delivered, retry, dead).');
+  const answerLatency = new Histogram('green_relay_answer_duration_seconds', 'Time from a notification arriving to its answer.');
+  const deliveryLatency = new Histogram('green_relay_delivery_duration_seconds', 'Duration of delivery attempts, by target.');
+
+  return {
+    received: (type: string, instance: string) => received.inc({ type, instance }),
+    duplicate: (instance: string) => duplicates.inc({ instance }),
+    quarantined: () => quarantined.inc(),
+    rejected: (reason: 'unauthorized' | 'too_large' | 'unavailable') => rejected.inc({ reason }),
+    answered: (ms: number) => answerLatency.observe(ms / 1000),
+    attempted: (target: string, outcome: string, ms: number) => {
+      attempts.inc({ target, outcome });
+      deliveryLatency.observe(ms / 1000, { target });
+    },
+    /** The exposition text; `targets` gives the backlog and dead gauges. */
+    render(targets: TargetStats[]): string {
+      const gauge = (name: string, help: string, pick: (t: TargetStats) => number) => [
+        `# HELP ${name} ${help}`,
+        `# TYPE ${name} gauge`,
+        ...targets.map((t) => `${name}${formatLabels({ target: t.target })} ${pick(t)}`),
+      ];
+      return [
+        ...received.render(),
+        ...duplicates.render(),
+        ...quarantined.render(),
+        ...rejected.render(),
+        ...attempts.render(),
+        ...gauge('green_relay_deliveries_pending', 'Deliveries waiting for a first attempt or a retry (the backlog), by target.', (t) => t.pending),
+        ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),
+        ...answerLatency.render(),
+        ...deliveryLatency.render(),
+        '',
+      ].join('\n');
+    },
+  };
+}

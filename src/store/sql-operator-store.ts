@@ -1,0 +1,292 @@
+// The operator side of the SQL store: listing and reading events, replaying deliveries, the
+// quarantine, and per-target statistics. Same tables as sql-store.ts; none of this is on the
+// answer path.
+import type { SqlDriver, SqlValue } from './sql-driver.ts';
+import { preview } from '../event-preview.ts';
+import type { AttemptRow, DeliveryState, DeliveryStatus, EventSummary, OperatorStore, QuarantineSummary } from './store.ts';
+
+interface EventRow {
+  id: string;
+  instance: string;
+  type: string;
+  subject: string | null;
+  received_at: number;
+  duplicates: number;
+  kind: string | null;
+  text: string | null;
+  status: string | null;
+  state: string | null;
+}
+
+/** The columns of an event row, with what its preview is made of. */
+const EVENT_COLUMNS = `e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates,
+  json_extract(e.data, '$.message.kind') AS kind, json_extract(e.data, '$.message.text') AS text,
+  json_extract(e.data, '$.status.value') AS status, json_extract(e.data, '$.state') AS state`;
+
+interface DeliveryRow {
+  event_id: string;
+  target: string;
+  status: DeliveryStatus;
+  attempts: number;
+  series: number;
+  leased: number;
+  next_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
+interface QuarantineRow {
+  id: number;
+  received_at: number;
+  reason: string;
+  instance: string | null;
+  content_type: string | null;
+  bytes: number;
+  released_as: string | null;
+}
+
+/** Pages go newest first; a cursor is the (received_at, id) of the last item shown. */
+function encodeCursor(receivedAt: number, id: string | number): string {
+  return `${receivedAt}.${id}`;
+}
+
+function decodeCursor(cursor: string): [number, string] | null {
+  const match = /^(\d+)\.([A-Za-z0-9_-]+)$/.exec(cursor);
+  return match ? [Number(match[1]), match[2]!] : null;
+}
+
+const deliveryState = (row: DeliveryRow): DeliveryState => ({
+  target: row.target,
+  status: row.status,
+  attempts: row.attempts,
+  series: row.series,
+  leased: row.leased === 1,
+  nextAt: row.status === 'pending' ? row.next_at : null,
+  lastStatus: row.last_status,
+  lastError: row.last_error,
+  updatedAt: row.updated_at,
+});
+
+const quarantineSummary = (row: QuarantineRow): QuarantineSummary => ({
+  id: `q${row.id}`,
+  receivedAt: row.received_at,
+  reason: row.reason,
+  instance: row.instance,
+  contentType: row.content_type,
+  bytes: row.bytes,
+  releasedAs: row.released_as,
+});
+
+export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
+  function deliveriesOf(eventIds: string[]): Map<string, DeliveryState[]> {
+    const byEvent = new Map<string, DeliveryState[]>(eventIds.map((id) => [id, []]));
+    if (eventIds.length === 0) return byEvent;
+    const rows = db.all<DeliveryRow>(
+      `SELECT event_id, target, status, attempts, series, leased, next_at, last_status, last_error, updated_at
+       FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+      [JSON.stringify(eventIds)],
+    );
+    for (const row of rows) byEvent.get(row.event_id)?.push(deliveryState(row));
+    return byEvent;
+  }
+
+  function makeDue(where: string, params: SqlValue[], now: number): number {
+    return db.run(
+      `UPDATE deliveries SET status = 'pending', series = series + 1, attempts = 0, next_at = ?, leased = 0, updated_at = ?
+       WHERE ${where} AND leased = 0`,
+      [now, now, ...params],
+    );
+  }
+
+  return {
+    async listEvents(query) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (query.type?.endsWith('.*')) {
+        where.push("substr(e.type, 1, length(?)) = ?");
+        const prefix = query.type.slice(0, -1);
+        params.push(prefix, prefix);
+      } else if (query.type) {
+        where.push('e.type = ?');
+        params.push(query.type);
+      }
+      if (query.instance) where.push('e.instance = ?'), params.push(query.instance);
+      if (query.chat) where.push('e.subject = ?'), params.push(query.chat);
+      if (query.since !== undefined) where.push('e.received_at >= ?'), params.push(query.since);
+      if (query.until !== undefined) where.push('e.received_at < ?'), params.push(query.until);
+
+      const ofTarget = query.target ? ' AND d.target = ?' : '';
+      const targetParam = query.target ? [query.target] : [];
+      if (query.status === 'delivered') {
+        where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id${ofTarget})`);
+        where.push(`NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered'${ofTarget})`);
+        params.push(...targetParam, ...targetParam);
+      } else if (query.status) {
+        where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = ?${ofTarget})`);
+        params.push(query.status, ...targetParam);
+      } else if (query.target) {
+        where.push('EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.target = ?)');
+        params.push(query.target);
+      }
+      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      if (cursor) {
+        where.push('(e.received_at < ? OR (e.received_at = ? AND e.id < ?))');
+        params.push(cursor[0], cursor[0], cursor[1]);
+      }
+
+      const rows = db.all<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events e
+         ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY e.received_at DESC, e.id DESC LIMIT ?`,
+        [...params, query.limit + 1],
+      );
+      const page = rows.slice(0, query.limit);
+      const deliveries = deliveriesOf(page.map((row) => row.id));
+      const last = page.at(-1);
+      return {
+        items: page.map(
+          (row): EventSummary => ({
+            id: row.id,
+            instance: row.instance,
+            type: row.type,
+            subject: row.subject,
+            receivedAt: row.received_at,
+            duplicates: row.duplicates,
+            preview: preview(row),
+            deliveries: deliveries.get(row.id) ?? [],
+          }),
+        ),
+        next: rows.length > query.limit && last ? encodeCursor(last.received_at, last.id) : null,
+      };
+    },
+
+    async getEvent(id) {
+      const [row] = db.all<EventRow & { attributes: string; data: string; body: Uint8Array }>(
+        `SELECT ${EVENT_COLUMNS}, e.attributes, e.data, e.body FROM events e WHERE e.id = ?`,
+        [id],
+      );
+      if (!row) return null;
+      const attempts = db.all<{
+        target: string;
+        series: number;
+        attempt: number;
+        started_at: number;
+        latency_ms: number;
+        status_code: number | null;
+        error: string | null;
+        outcome: AttemptRow['outcome'];
+      }>(
+        'SELECT target, series, attempt, started_at, latency_ms, status_code, error, outcome FROM attempts WHERE event_id = ? ORDER BY id',
+        [id],
+      );
+      return {
+        id: row.id,
+        instance: row.instance,
+        type: row.type,
+        subject: row.subject,
+        receivedAt: row.received_at,
+        duplicates: row.duplicates,
+        preview: preview(row),
+        deliveries: deliveriesOf([id]).get(id) ?? [],
+        attributes: row.attributes,
+        data: row.data,
+        body: row.body,
+        attempts: attempts.map((a) => ({
+          target: a.target,
+          series: a.series,
+          attempt: a.attempt,
+          startedAt: a.started_at,
+          latencyMs: a.latency_ms,
+          statusCode: a.status_code,
+          error: a.error,
+          outcome: a.outcome,
+        })),
+      };
+    },
+
+    async replay(eventId, targets, now) {
+      return db.transaction(() => {
+        let count = 0;
+        for (const target of targets) {
+          const made = makeDue('event_id = ? AND target = ?', [eventId, target], now);
+          if (made > 0) {
+            count += made;
+            continue;
+          }
+          const exists = db.all('SELECT 1 FROM deliveries WHERE event_id = ? AND target = ?', [eventId, target]).length > 0;
+          if (!exists) {
+            count += db.run(
+              `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
+               SELECT id, ?, 'pending', ?, ? FROM events WHERE id = ?`,
+              [target, now, now, eventId],
+            );
+          }
+        }
+        return count;
+      });
+    },
+
+    async replayDead(target, now) {
+      return makeDue("target = ? AND status = 'dead'", [target], now);
+    },
+
+    async listQuarantine(limit, cursor) {
+      const after = cursor ? decodeCursor(cursor) : null;
+      const rows = db.all<QuarantineRow>(
+        `SELECT id, received_at, reason, instance, content_type, length(body) AS bytes, released_as FROM quarantine
+         ${after ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`,
+        after ? [Number(after[1]), limit + 1] : [limit + 1],
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(quarantineSummary),
+        next: rows.length > limit && last ? encodeCursor(last.received_at, last.id) : null,
+      };
+    },
+
+    async getQuarantined(id) {
+      const number = /^q(\d+)$/.exec(id)?.[1];
+      if (!number) return null;
+      const [row] = db.all<QuarantineRow & { body: Uint8Array }>(
+        'SELECT id, received_at, reason, instance, content_type, length(body) AS bytes, released_as, body FROM quarantine WHERE id = ?',
+        [Number(number)],
+      );
+      return row ? { ...quarantineSummary(row), body: row.body } : null;
+    },
+
+    async markReleased(id, eventId) {
+      db.run('UPDATE quarantine SET released_as = ? WHERE id = ?', [eventId, Number(id.slice(1))]);
+    },
+
+    async targetStats(since) {
+      const counts = db.all<{ target: string; status: DeliveryStatus; n: number }>(
+        'SELECT target, status, COUNT(*) AS n FROM deliveries GROUP BY target, status',
+      );
+      const attempts = db.all<{ target: string; n: number; ok: number }>(
+        "SELECT target, COUNT(*) AS n, SUM(outcome = 'delivered') AS ok FROM attempts WHERE started_at >= ? GROUP BY target",
+        [since],
+      );
+      const errors = db.all<{ target: string; error: string; at: number }>(
+        `SELECT target, error, MAX(started_at) AS at FROM attempts WHERE error IS NOT NULL GROUP BY target`,
+      );
+      const names = new Set([...counts, ...attempts, ...errors].map((row) => row.target));
+      return [...names].sort().map((target) => {
+        const count = (status: DeliveryStatus) => counts.find((c) => c.target === target && c.status === status)?.n ?? 0;
+        const window = attempts.find((a) => a.target === target);
+        const error = errors.find((e) => e.target === target);
+        return {
+          target,
+          pending: count('pending'),
+          dead: count('dead'),
+          delivered: count('delivered'),
+          attempts: window?.n ?? 0,
+          succeeded: window?.ok ?? 0,
+          lastError: error?.error ?? null,
+          lastErrorAt: error?.at ?? null,
+        };
+      });
+    },
+  };
+}

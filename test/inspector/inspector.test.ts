@@ -1,0 +1,95 @@
+// The web inspector in a real browser (Debian's chromium driven by playwright-core): sign in,
+// watch an event arrive live, open it, replay a dead delivery and see the new attempt. A
+// screenshot of each page is saved in test-artifacts/inspector/.
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/fixtures.ts';
+import { startRelay, type TestRelay } from '../helpers/relay.ts';
+import { startSink, type Sink } from '../helpers/sink.ts';
+
+const ADMIN = 'inspector-admin-token';
+const ARTIFACTS = new URL('../../test-artifacts/inspector/', import.meta.url).pathname;
+let browser: Browser;
+let page: Page;
+let relay: TestRelay;
+let sink: Sink;
+let healthy = false;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  sink = await startSink(() => ({ status: healthy ? 200 : 503, body: 'maintenance' }));
+  relay = await startRelay({ admin: { token: ADMIN }, targets: [{ name: 'crm', url: sink.url, retry: [] }] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.close();
+  await sink?.close();
+});
+
+const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true });
+
+describe('the inspector', () => {
+  it('asks for the admin token, then shows events arriving live', async () => {
+    await page.goto(`${relay.url}/`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await page.fill('input[name=token]', 'not-it');
+    await page.click('button[type=submit]');
+    await page.getByText('That is not the admin token').waitFor();
+    await page.fill('input[name=token]', ADMIN);
+    await page.click('button[type=submit]');
+    await page.getByText('No events yet').waitFor();
+    await shot('events-empty');
+
+    // Wait until the page's live stream is open, then let Green API send something.
+    await page.locator('body[data-live=on]').waitFor();
+    expect((await relay.post(fixture('incomingMessageReceived.textMessage.json').bytes)).status).toBe(200);
+    await page.locator('tr.live', { hasText: 'com.green-api.message.received' }).waitFor();
+    expect(await page.locator('tr.live').textContent()).toContain('79001234568@c.us');
+    expect(await page.locator('tr.live').textContent()).toContain('text "I use Green-API to send this message to you!"');
+    await shot('events-live');
+  });
+
+  it('shows the event, and a replay of its dead delivery adds an attempt', async () => {
+    await expect.poll(() => relay.query("SELECT status FROM deliveries").map((r: any) => r.status)).toEqual(['dead']);
+    await page.reload();
+    await page.click('a:has-text("com.green-api.message.received")');
+    await page.getByText('Raw notification').waitFor();
+    expect(await page.locator('ol.attempts li').count()).toBe(1);
+    expect(await page.locator('ol.attempts li').first().textContent()).toContain('503');
+    expect(await page.locator('pre').first().textContent()).toContain('"kind": "text"');
+    await shot('event-dead');
+
+    healthy = true;
+    await page.click('form[action*="replay?target=crm"] button');
+    await page.getByText('Replayed 1 delivery.').waitFor();
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.locator('ol.attempts li').count();
+      })
+      .toBe(2);
+    expect(await page.locator('ol.attempts li').nth(1).textContent()).toMatch(/2\.1 .* 200 /);
+    await shot('event-replayed');
+  });
+
+  it('shows dead letters, the quarantine and target health', async () => {
+    await relay.post('{"broken": true');
+    for (const [name, path, text] of [
+      ['dead', '/dead', 'Dead letters'],
+      ['quarantine', '/quarantine', 'body is not JSON'],
+      ['targets', '/targets', 'crm'],
+    ] as const) {
+      await page.goto(`${relay.url}${path}`);
+      await page.getByText(text).first().waitFor();
+      await shot(name);
+    }
+    expect(await page.locator('td', { hasText: '% of' }).textContent()).toBe('50.0% of 2');
+  });
+});

@@ -1,0 +1,73 @@
+// GET /metrics: counters move as notifications and attempts happen, and the text parses as the
+// Prometheus exposition format.
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture } from './helpers/fixtures.ts';
+import { startRelay, type TestRelay } from './helpers/relay.ts';
+import { startSink } from './helpers/sink.ts';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+});
+
+type Family = { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }[] };
+
+/** Every line is a comment or `name{labels} value` (the exposition format's grammar). */
+const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+$/;
+
+async function scrape(relay: TestRelay): Promise<Map<string, Family> & { text: string }> {
+  const response = await fetch(`${relay.url}/metrics`, { headers: { authorization: 'Bearer metrics-admin' } });
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  for (const line of text.split('\n').filter(Boolean)) expect(line.startsWith('# HELP ') || line.startsWith('# TYPE ') || SAMPLE.test(line), line).toBe(true);
+  const families = parsePrometheusTextFormat(text) as Family[];
+  return Object.assign(new Map(families.map((f) => [f.name, f])), { text });
+}
+
+const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
+  Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0);
+
+describe('/metrics', () => {
+  it('counts notifications, duplicates, quarantine, refusals and attempts, with backlog, dead and latencies', async () => {
+    const sink = await startSink((_, i) => ({ status: i === 0 ? 500 : 200 }));
+    open.push(sink);
+    const relay = await startRelay({
+      admin: { token: 'metrics-admin' },
+      targets: [
+        { name: 'crm', url: sink.url, retry: ['20ms'] },
+        { name: 'gone', url: 'http://127.0.0.1:9/x', retry: [] },
+      ],
+    });
+    open.unshift(relay);
+
+    const before = await scrape(relay);
+    expect(value(before, 'green_relay_notifications_received_total')).toBe(0);
+
+    const text = fixture('incomingMessageReceived.textMessage.json').bytes;
+    await relay.post(text);
+    await relay.post(text);
+    await relay.post(fixture('stateInstanceChanged.notAuthorized.json').bytes);
+    await relay.post('garbage');
+    await relay.post(text, { token: 'wrong' });
+    await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
+
+    const after = await scrape(relay);
+    expect(value(after, 'green_relay_notifications_received_total', { type: 'com.green-api.message.received', instance: '1234' })).toBe(1);
+    expect(value(after, 'green_relay_notifications_received_total', { type: 'com.green-api.instance.state', instance: '1' })).toBe(1);
+    expect(value(after, 'green_relay_notifications_duplicate_total', { instance: '1234' })).toBe(1);
+    expect(value(after, 'green_relay_notifications_quarantined_total')).toBe(1);
+    expect(value(after, 'green_relay_requests_rejected_total', { reason: 'unauthorized' })).toBe(1);
+    expect(value(after, 'green_relay_delivery_attempts_total', { target: 'crm', outcome: 'retry' })).toBe(1);
+    expect(value(after, 'green_relay_delivery_attempts_total', { target: 'crm', outcome: 'delivered' })).toBe(2);
+    expect(value(after, 'green_relay_delivery_attempts_total', { target: 'gone', outcome: 'dead' })).toBe(2);
+    expect(value(after, 'green_relay_deliveries_dead', { target: 'gone' })).toBe(2);
+    expect(value(after, 'green_relay_deliveries_pending', { target: 'crm' })).toBe(0);
+    expect(after.get('green_relay_answer_duration_seconds')!.type).toBe('HISTOGRAM');
+    expect(Number(after.get('green_relay_answer_duration_seconds')!.metrics[0]!.count)).toBe(4);
+    // (the parser package drops the labels of labelled histograms, so these are read from the text)
+    expect(after.text).toContain('green_relay_delivery_duration_seconds_count{target="crm"} 3');
+    expect(after.text).toContain('green_relay_delivery_duration_seconds_count{target="gone"} 2');
+    expect(after.text).toContain('green_relay_delivery_duration_seconds_bucket{target="crm",le="+Inf"} 3');
+  });
+});
