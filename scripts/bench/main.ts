@@ -1,0 +1,305 @@
+// `npm run bench`: what the relay costs, measured against a bare Hono server in the same run on
+// the same machine, then end-to-end delivery, normalization and memory. Prints one table and
+// writes it to BENCHMARKS.md. Ratios are what count: absolute numbers move with the machine.
+import autocannon from 'autocannon';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { Envelope } from '../../src/green-api/schema.ts';
+import { normalize } from '../../src/green-api/normalize.ts';
+import { loadFixtures } from '../../test/helpers/fixtures.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const TOKEN = 'bench-token';
+const ADMIN = 'bench-admin';
+const quick = process.argv.includes('--quick');
+const SECONDS = quick ? 3 : 10;
+const E2E_NOTIFICATIONS = quick ? 2_000 : 20_000;
+const BACKLOG_NOTIFICATIONS = quick ? 500 : 5_000; // × 20 targets = the pending deliveries
+const rows: [string, string, string][] = [];
+const row = (what: string, value: string, target = '') => {
+  rows.push([what, value, target]);
+  console.log(`${what.padEnd(58)} ${value.padEnd(34)} ${target}`);
+};
+
+// ---- notifications: the whole fixture corpus, each made a new event -------------------------
+
+const corpus = loadFixtures().map((f) => f.json);
+let sequence = 0;
+function nextBody(): string {
+  const n = sequence++;
+  const body = { ...corpus[n % corpus.length]!, timestamp: 1_700_000_000 + n } as Record<string, unknown>;
+  if (typeof body.idMessage === 'string') body.idMessage = `BENCH${n}`;
+  return JSON.stringify(body);
+}
+
+// ---- processes ----------------------------------------------------------------------------------
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  /** Peak and current resident memory, MB. */
+  memory(): { peak: number; now: number };
+  stop(): Promise<void>;
+}
+
+async function startServer(kind: 'relay' | 'bare', config?: object): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const log = join(dir, 'out.log');
+  const env: Record<string, string> = { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', RELAY_DATA_DIR: dir };
+  if (config) {
+    writeFileSync(join(dir, 'relay.config.json'), JSON.stringify(config));
+    env.RELAY_CONFIG = join(dir, 'relay.config.json');
+  }
+  const entry = kind === 'relay' ? 'src/runtimes/node.ts' : 'scripts/bench/bare.ts';
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', openSync(log, 'w'), 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const started = Date.now();
+    const look = setInterval(() => {
+      const found = /"event":"relay\.started"[^\n]*"port":(\d+)/.exec(readFileSync(log, 'utf8'));
+      if (found) {
+        clearInterval(look);
+        resolve(Number(found[1]));
+      } else if (Date.now() - started > 30_000) {
+        clearInterval(look);
+        reject(new Error(`${kind} did not start`));
+      }
+    }, 50);
+  });
+  const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())![1]) / 1024;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    memory: () => ({ peak: mb('VmHWM'), now: mb('VmRSS') }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface Sinks {
+  urls: string[];
+  stats(): Promise<{ received: number; firstSeen: Map<string, number> }>;
+  stop(): void;
+}
+
+async function startSinks(count: number, ports: number[] = []): Promise<Sinks> {
+  const child = fork(join(ROOT, 'scripts/bench/sinks.ts'), [String(count), ports.join(',')], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const next = (type: string) => new Promise<any>((resolve) => child.once('message', (m: any) => m.type === type && resolve(m)));
+  const { urls } = await next('ready');
+  return {
+    urls,
+    async stats() {
+      const reply = next('stats');
+      child.send({ type: 'stats' });
+      const { received, firstSeen } = await reply;
+      return { received, firstSeen: new Map(firstSeen) };
+    },
+    stop: () => child.kill(),
+  };
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    ports.push((server.address() as { port: number }).port);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  return ports;
+}
+
+const relayConfig = (urls: string[], extra: object = {}) => ({
+  instances: { '*': { token: TOKEN } },
+  admin: { token: ADMIN },
+  targets: urls.map((url, i) => ({ name: `t${i}`, url, concurrency: 20, ...extra })),
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+// ---- 1. the answer path: relay vs bare Hono ----------------------------------------------------
+
+function cannon(url: string, options: { connections: number; rate?: number }) {
+  return autocannon({
+    url: `${url}/webhook`,
+    method: 'POST',
+    connections: options.connections,
+    duration: SECONDS,
+    overallRate: options.rate,
+    headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${TOKEN}` },
+    requests: [{ setupRequest: (request) => ({ ...request, body: nextBody() }) }],
+  });
+}
+
+async function answerPath(): Promise<void> {
+  const sinks = await startSinks(3);
+  const results: Record<string, { rps: number; p50: number; p99: number; p999: number; errors: number }> = {};
+  const atRate: Record<string, { p50: number; p99: number }> = {};
+  for (const kind of ['bare', 'relay'] as const) {
+    const server = await startServer(kind, kind === 'relay' ? relayConfig(sinks.urls) : undefined);
+    await cannon(server.url, { connections: 10, rate: 200 }); // warm up the JIT
+    const max = await cannon(server.url, { connections: 10 });
+    results[kind] = { rps: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, p999: max.latency.p99_9, errors: max.errors + max.non2xx };
+    await sleep(2_000);
+    const fixed = await cannon(server.url, { connections: 10, rate: 1_000 });
+    atRate[kind] = { p50: fixed.latency.p50, p99: fixed.latency.p99 };
+    await server.stop();
+  }
+  sinks.stop();
+  const { bare, relay } = results as Record<'bare' | 'relay', (typeof results)[string]>;
+  row('answer: bare Hono, max throughput (10 connections)', `${fmt(bare.rps, 0)} req/s, p50/p99/p99.9 ${bare.p50}/${bare.p99}/${bare.p999} ms`);
+  row('answer: relay, durable SQLite, 3 targets', `${fmt(relay.rps, 0)} req/s, p50/p99/p99.9 ${relay.p50}/${relay.p99}/${relay.p999} ms`);
+  row('answer: relay / bare throughput', `${fmt((100 * relay.rps) / bare.rps)} %`, '≥ 50 %');
+  row('answer at 1,000/s: bare p50 / p99', `${atRate.bare!.p50} / ${atRate.bare!.p99} ms`);
+  row('answer at 1,000/s: relay p50 / p99', `${atRate.relay!.p50} / ${atRate.relay!.p99} ms`, 'p99 < 10 ms');
+  if (relay.errors + bare.errors > 0) row('answer: errors or non-2xx', `relay ${relay.errors}, bare ${bare.errors}`);
+}
+
+// ---- 2. end to end --------------------------------------------------------------------------------
+
+async function endToEnd(targetCount: number): Promise<void> {
+  const sinks = await startSinks(targetCount);
+  const server = await startServer('relay', relayConfig(sinks.urls));
+  const pool = new Pool(server.url, { connections: 20 });
+  const answeredAt = new Map<string, number>();
+  const started = performance.timeOrigin + performance.now();
+  let next = 0;
+  // 20 senders, each one notification at a time: Green API's way, for 20 instances.
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (next < E2E_NOTIFICATIONS) {
+        next++;
+        const response = await pool.request({
+          path: '/webhook',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: nextBody(),
+        });
+        const { id } = (await response.body.json()) as { id: string };
+        answeredAt.set(id, performance.timeOrigin + performance.now());
+      }
+    }),
+  );
+  const expected = E2E_NOTIFICATIONS * targetCount;
+  let stats = await sinks.stats();
+  const deadline = Date.now() + 600_000;
+  while (stats.firstSeen.size < expected && Date.now() < deadline) {
+    await sleep(250);
+    stats = await sinks.stats();
+  }
+  const latencies: number[] = [];
+  let last = 0;
+  for (const [key, at] of stats.firstSeen) {
+    const id = key.slice(key.indexOf(':') + 1);
+    latencies.push(at - answeredAt.get(id)!);
+    last = Math.max(last, at);
+  }
+  latencies.sort((a, b) => a - b);
+  const seconds = (last - started) / 1000;
+  row(
+    `end to end: ${fmt(E2E_NOTIFICATIONS, 0)} notifications × ${targetCount} target${targetCount > 1 ? 's' : ''}`,
+    `${fmt(stats.firstSeen.size / seconds, 0)} deliveries/s, answer→receipt p50/p99 ${fmt(percentile(latencies, 0.5))}/${fmt(percentile(latencies, 0.99))} ms`,
+    targetCount === 5 ? '≥ 5,000/s, p50 < 20 ms' : '',
+  );
+  if (stats.firstSeen.size < expected) row(`end to end ×${targetCount}: MISSING deliveries`, String(expected - stats.firstSeen.size));
+  await pool.close();
+  await server.stop();
+  sinks.stop();
+}
+
+// ---- 3. normalization ----------------------------------------------------------------------------
+
+function normalization(): void {
+  const receivedAt = new Date();
+  const run = (n: number) => {
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const raw = corpus[i % corpus.length]!;
+      normalize(raw, Envelope.parse(raw), receivedAt);
+    }
+    return performance.now() - start;
+  };
+  run(50_000);
+  const n = quick ? 100_000 : 500_000;
+  const ms = run(n);
+  row('normalization: parse + validate + normalize, one core', `${fmt((n / ms) * 1000, 0)} /s (${fmt((ms * 1000) / n, 2)} µs each)`, '≥ 100,000 /s');
+}
+
+// ---- 4. memory -------------------------------------------------------------------------------------
+
+async function memory(): Promise<void> {
+  const ports = await freePorts(20);
+  const urls = ports.map((port) => `http://127.0.0.1:${port}/hook`);
+  // Targets are down (nothing listens); retries keep every delivery pending, none goes dead.
+  const server = await startServer('relay', relayConfig(urls, { retry: Array(50).fill('2s') }));
+  const pool = new Pool(server.url, { connections: 20 });
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (sent < BACKLOG_NOTIFICATIONS) {
+        sent++;
+        const response = await pool.request({ path: '/webhook', method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: nextBody() });
+        await response.body.text();
+      }
+    }),
+  );
+  const pending = async () => {
+    const response = await pool.request({ path: '/metrics', method: 'GET', headers: { authorization: `Bearer ${ADMIN}` } });
+    const text = await response.body.text();
+    return [...text.matchAll(/^green_relay_deliveries_pending\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const backlog = await pending();
+  await sleep(10_000); // let the dispatcher churn through failing attempts
+  const during = server.memory();
+  const sinks = await startSinks(20, ports);
+  const drainStart = Date.now();
+  while ((await pending()) > 0 && Date.now() - drainStart < 600_000) await sleep(500);
+  const drainSeconds = (Date.now() - drainStart) / 1000;
+  const after = server.memory();
+  row(`memory: peak RSS with ${fmt(backlog, 0)} pending deliveries (20 targets down)`, `${fmt(during.peak, 0)} MB`, '< 200 MB');
+  row('memory: RSS after the backlog drained', `${fmt(after.now, 0)} MB (drained in ${fmt(drainSeconds)} s, peak ${fmt(after.peak, 0)} MB)`);
+  await pool.close();
+  await server.stop();
+  sinks.stop();
+}
+
+// ---- 5. the Workers bundle ---------------------------------------------------------------------------
+
+function workersBundle(): void {
+  if (!existsSync(join(ROOT, 'src/runtimes/workers.ts'))) {
+    row('Workers bundle, gzipped', 'not measured: the Workers runtime is not built yet', '< 150 KiB');
+  }
+}
+
+// ---- the run ---------------------------------------------------------------------------------------
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
+normalization();
+await answerPath();
+for (const targets of [1, 5, 20]) await endToEnd(targets);
+await memory();
+workersBundle();
+
+const table = [
+  '| measure | result | target |',
+  '|---|---|---|',
+  ...rows.map(([what, value, target]) => `| ${what} | ${value} | ${target} |`),
+].join('\n');
+if (!quick) {
+  writeFileSync(
+    join(ROOT, 'BENCHMARKS.md'),
+    `# Benchmarks\n\nWritten by \`npm run bench\` (scripts/bench/main.ts) on ${machine}. Everything ran on this one\nmachine at once: the load generator, the relay or the bare server, and the target servers share its\ncores, so compare the relay with the bare server of the same run rather than with other machines.\n\n${table}\n`,
+  );
+  console.log('\nwritten to BENCHMARKS.md');
+}
+process.exit(0);
