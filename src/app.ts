@@ -15,7 +15,7 @@ import { errorResponse } from './http.ts';
 import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { createIngestor, createReceiver } from './receive.ts';
+import { createIngestor, createReceiver, type Ingestor } from './receive.ts';
 import type { Store } from './store/store.ts';
 
 export interface RelayPorts {
@@ -38,7 +38,13 @@ export interface RelayPorts {
 /** How far back the targets page and its success rates look. */
 const STATS_WINDOW_MS = 24 * 3_600_000;
 
-export function createRelay(ports: RelayPorts): Hono {
+export interface Relay {
+  app: Hono;
+  /** The normalize -> store path of POST /webhook, for notifications that arrive another way (pull mode). */
+  ingestor: Ingestor;
+}
+
+export function createRelay(ports: RelayPorts): Relay {
   const { config, store, logger, metrics } = ports;
   const now = ports.now ?? Date.now;
   const sha256 = ports.sha256 ?? webCryptoSha256;
@@ -98,5 +104,5 @@ export function createRelay(ports: RelayPorts): Hono {
     logger.error('request.failed', { error: describeError(err) });
     return errorResponse('internal', 'internal error');
   });
-  return app;
+  return { app, ingestor };
 }

@@ -20,23 +20,27 @@ export function tokenFromHeader(header: string | null | undefined): string | nul
   return token === '' ? null : token;
 }
 
-export function createTokenChecker(instances: Record<string, { token: string }>, sha256: Sha256): TokenChecker {
+/**
+ * Checks tokens against the instances' entries. An entry without a token (a pulled instance)
+ * admits no request at all, not even with the token of "*".
+ */
+export function createTokenChecker(instances: Record<string, { token?: string }>, sha256: Sha256): TokenChecker {
   // Hashed on first use, so that creating the checker need not be async.
-  let digests: Promise<Map<string, Uint8Array>> | undefined;
+  let digests: Promise<Map<string, Uint8Array | null>> | undefined;
   const configured = () =>
-    (digests ??= Promise.all(Object.entries(instances).map(async ([id, { token }]) => [id, await sha256(token)] as const)).then(
+    (digests ??= Promise.all(Object.entries(instances).map(async ([id, { token }]) => [id, token === undefined ? null : await sha256(token)] as const)).then(
       (entries) => new Map(entries),
     ));
 
   return async (token) => {
     const [known, presented] = await Promise.all([configured(), sha256(token)]);
     let any = false;
-    for (const digest of known.values()) any = constantTimeEqual(digest, presented) || any;
+    for (const digest of known.values()) if (digest) any = constantTimeEqual(digest, presented) || any;
     return {
       known: any,
       isFor(instance) {
-        const expected = known.get(instance) ?? known.get('*');
-        return expected !== undefined && constantTimeEqual(expected, presented);
+        const expected = known.has(instance) ? known.get(instance) : known.get('*');
+        return expected != null && constantTimeEqual(expected, presented);
       },
     };
   };

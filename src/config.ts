@@ -46,6 +46,22 @@ const typePattern = z
   .string()
   .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, 'must be an event type such as "com.green-api.message.received" or a prefix wildcard such as "com.green-api.message.*"');
 
+const PullSchema = z.strictObject({
+  apiUrl: httpUrl.describe("The instance's apiUrl, e.g. https://1101.api.green-api.com"),
+  apiToken: z.string().min(1, 'must not be empty').describe("The instance's apiTokenInstance."),
+  receiveTimeout: z.number().int().min(5).max(60).default(20).describe('Seconds a receiveNotification long poll may wait (5-60).'),
+});
+
+const InstanceSchema = z
+  .strictObject({
+    token: z.string().min(1, 'must not be empty').optional().describe("The instance's webhookUrlToken (pushed instances)."),
+    pull: PullSchema.optional().describe('Take notifications with receiveNotification/deleteNotification instead of POST /webhook.'),
+  })
+  .superRefine((instance, ctx) => {
+    if (instance.pull && instance.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'a pulled instance takes no token: its notifications never come through POST /webhook' });
+    if (!instance.pull && instance.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required (or "pull" for an instance without a public URL)' });
+  });
+
 const TargetSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."').describe('Unique name, used in logs, metrics and the admin API.'),
   url: httpUrl.describe('Where events are POSTed.'),
@@ -64,8 +80,8 @@ export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
     instances: z
-      .record(instanceId, z.strictObject({ token: z.string().min(1, 'must not be empty').describe("The instance's webhookUrlToken.") }))
-      .describe('Green API instances allowed to post, by idInstance; "*" admits every instance without an entry of its own.'),
+      .record(instanceId, InstanceSchema)
+      .describe('Green API instances, by idInstance: pushed ones with their webhookUrlToken, pulled ones with their API credentials. "*" admits every instance without an entry of its own.'),
     targets: z.array(TargetSchema).default([]),
     admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API, /metrics and the inspector. Absent: they answer only on loopback.') }).default({}),
     logs: z.strictObject({ redact: z.boolean().default(false).describe('Mask phone numbers and message text in log lines.') }).default({ redact: false }),
@@ -74,6 +90,7 @@ export const ConfigSchema = z
     retention: duration.default('7d').describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
   })
   .superRefine((config, ctx) => {
+    if (config.instances['*']?.pull) ctx.addIssue({ code: 'custom', path: ['instances', '*', 'pull'], message: 'only a named instance can be pulled' });
     const seen = new Set<string>();
     config.targets.forEach((target, i) => {
       if (seen.has(target.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `"${target.name}" is used by another target` });
@@ -98,8 +115,14 @@ export interface TargetConfig {
   concurrency: number;
 }
 
+/** A pushed instance has a token; a pulled one has its API credentials and no token. */
+export interface InstanceConfig {
+  token?: string;
+  pull?: { apiUrl: string; apiToken: string; receiveTimeout: number };
+}
+
 export interface RelayConfig {
-  instances: Record<string, { token: string }>;
+  instances: Record<string, InstanceConfig>;
   targets: TargetConfig[];
   admin: { token?: string };
   logs: { redact: boolean };

@@ -72,6 +72,8 @@ export function createMetrics() {
   const duplicates = new Counter('green_relay_notifications_duplicate_total', 'Notifications answered as duplicates, by instance.');
   const quarantined = new Counter('green_relay_notifications_quarantined_total', 'Bodies kept in quarantine.');
   const rejected = new Counter('green_relay_requests_rejected_total', 'Requests to /webhook refused, by reason (unauthorized, too_large, unavailable).');
+  const pulled = new Counter('green_relay_notifications_pulled_total', 'Notifications taken with receiveNotification (pull mode), by instance.');
+  const pollErrors = new Counter('green_relay_pull_errors_total', 'Failed receiveNotification or deleteNotification calls, by instance.');
   const attempts = new Counter('green_relay_delivery_attempts_total', 'Delivery attempts, by target and outcome (delivered, retry, dead).');
   const answerLatency = new Histogram('green_relay_answer_duration_seconds', 'Time from a notification arriving to its answer.');
   const deliveryLatency = new Histogram('green_relay_delivery_duration_seconds', 'Duration of delivery attempts, by target.');
@@ -81,6 +83,8 @@ export function createMetrics() {
     duplicate: (instance: string) => duplicates.inc({ instance }),
     quarantined: () => quarantined.inc(),
     rejected: (reason: 'unauthorized' | 'too_large' | 'unavailable') => rejected.inc({ reason }),
+    pulled: (instance: string) => pulled.inc({ instance }),
+    pollError: (instance: string) => pollErrors.inc({ instance }),
     answered: (ms: number) => answerLatency.observe(ms / 1000),
     attempted: (target: string, outcome: string, ms: number) => {
       attempts.inc({ target, outcome });
@@ -98,6 +102,8 @@ export function createMetrics() {
         ...duplicates.render(),
         ...quarantined.render(),
         ...rejected.render(),
+        ...pulled.render(),
+        ...pollErrors.render(),
         ...attempts.render(),
         ...gauge('green_relay_deliveries_pending', 'Deliveries waiting for a first attempt or a retry (the backlog), by target.', (t) => t.pending),
         ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),

@@ -68,6 +68,11 @@ describe('parseConfig', () => {
     ['an instance key that is no id', { instances: { abc: { token: 't' } } }, /^instances\.abc: .*idInstance/],
     ['an empty token', { instances: { '*': { token: '' } } }, /^instances\.\*\.token: must not be empty/],
     ['no instances', {}, /^instances: /],
+    ['an instance with neither token nor pull', { instances: { '1': {} } }, /^instances\.1\.token: is required \(or "pull"/],
+    ['a pulled instance with a token', { instances: { '1': { token: 't', pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } }, /^instances\.1\.token: a pulled instance takes no token/],
+    ['a pulled "*"', { instances: { '*': { pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } }, /^instances\.\*\.pull: only a named instance/],
+    ['a pull without apiUrl', { instances: { '1': { pull: { apiToken: 'a' } } } }, /^instances\.1\.pull\.apiUrl: /],
+    ['a receiveTimeout out of range', { instances: { '1': { pull: { apiUrl: 'https://x.example.com', apiToken: 'a', receiveTimeout: 90 } } } }, /^instances\.1\.pull\.receiveTimeout: /],
     ['an unknown key', { ...base, tragets: [] }, /^\(root\): .*tragets/],
     ['a bad dedup window', { ...base, dedupWindow: '2 days' }, /^dedupWindow: must be a duration/],
   ])('rejects %s, naming the path', (_, config, expected) => {

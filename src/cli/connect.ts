@@ -5,15 +5,20 @@ import { call, CliError, EXIT, failure, flags, relayBase, required } from './arg
 
 const HELP = `
 green-relay connect --instance ID --api-token TOKEN --url RELAY_URL [options]
+green-relay connect --instance ID --api-token TOKEN --pull [options]
 
-Sets the instance's webhookUrl to RELAY_URL/webhook, its webhookUrlToken, and the webhook toggles,
-then reads the settings back to confirm. Prints the token to put in the relay's config.
+Push (the default): sets the instance's webhookUrl to RELAY_URL/webhook, its webhookUrlToken, and
+the webhook toggles, then reads the settings back to confirm. Prints the token to put in the
+relay's config.
+Pull (--pull, for a relay without a public URL): empties webhookUrl, as Green API requires for its
+HTTP API, sets the toggles, and prints the "pull" entry to put in the relay's config.
 
   --instance ID       idInstance of the Green API instance
   --api-token TOKEN   its apiTokenInstance
   --url RELAY_URL     the relay's public URL (…/webhook is added when missing)
   --api-url URL       the instance's apiUrl (default https://api.green-api.com)
   --token TOKEN       the webhookUrlToken to set (default: a new random one)
+  --pull              take notifications with receiveNotification instead (no --url)
   --types LIST        notifications to turn on, comma-separated (default: all):
                       ${'{TYPES}'}
 
@@ -44,14 +49,16 @@ export async function connect(args: string[]): Promise<number> {
       'api-url': { type: 'string', default: 'https://api.green-api.com' },
       token: { type: 'string' },
       types: { type: 'string' },
+      pull: { type: 'boolean' },
     },
     help,
   );
   const instance = required(values.instance, '--instance');
   if (!/^\d{1,20}$/.test(instance)) throw new CliError(`--instance: must be the digits of idInstance, not ${instance}`);
   const apiToken = required(values['api-token'], '--api-token');
-  const webhookUrl = `${relayBase(values.url)}/webhook`;
-  const token = values.token ?? randomBytes(24).toString('base64url');
+  if (values.pull && (values.url || values.token)) throw new CliError('--pull takes no --url or --token: a pulled instance sends nothing to the relay');
+  const webhookUrl = values.pull ? '' : `${relayBase(values.url)}/webhook`;
+  const token = values.pull ? '' : (values.token ?? randomBytes(24).toString('base64url'));
   const types = values.types ? values.types.split(',').map((t) => t.trim()) : Object.keys(TOGGLES);
   const unknown = types.filter((t) => !TOGGLES[t]);
   if (unknown.length > 0) throw new CliError(`--types: unknown ${unknown.join(', ')}; choose from ${Object.keys(TOGGLES).join(', ')}`);
@@ -59,7 +66,8 @@ export async function connect(args: string[]): Promise<number> {
   const settings: Record<string, string> = { webhookUrl, webhookUrlToken: token };
   for (const [name, toggles] of Object.entries(TOGGLES)) for (const toggle of toggles) settings[toggle] = types.includes(name) ? 'yes' : 'no';
 
-  const api = `${values['api-url']!.replace(/\/+$/, '')}/waInstance${instance}`;
+  const apiUrl = values['api-url']!.replace(/\/+$/, '');
+  const api = `${apiUrl}/waInstance${instance}`;
   const set = await call(`${api}/setSettings/${apiToken}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -76,15 +84,21 @@ export async function connect(args: string[]): Promise<number> {
   if (now.webhookUrl !== webhookUrl) throw new CliError(`GetSettings shows webhookUrl ${JSON.stringify(now.webhookUrl)}, not ${webhookUrl}`, EXIT.failed);
   if (off.length > 0) throw new CliError(`GetSettings differs for ${off.map(([key]) => key).join(', ')}`, EXIT.failed);
 
-  process.stdout.write(
-    [
-      `Instance ${instance} now sends ${types.join(', ')} to ${webhookUrl}`,
-      '(Green API applies settings within 5 minutes and restarts the instance.)',
-      '',
-      'Put its token in the relay config (instances):',
-      `  "${instance}": { "token": "${token}" }`,
-      '',
-    ].join('\n'),
-  );
+  const lines = values.pull
+    ? [
+        `Instance ${instance} now keeps ${types.join(', ')} for the relay to pull (webhookUrl is empty).`,
+        '(Green API applies settings within 5 minutes and restarts the instance.)',
+        '',
+        'Put this in the relay config (instances), with the apiToken in that environment variable:',
+        `  "${instance}": { "pull": { "apiUrl": "${apiUrl}", "apiToken": "\${GREEN_API_API_TOKEN_${instance}}" } }`,
+      ]
+    : [
+        `Instance ${instance} now sends ${types.join(', ')} to ${webhookUrl}`,
+        '(Green API applies settings within 5 minutes and restarts the instance.)',
+        '',
+        'Put its token in the relay config (instances):',
+        `  "${instance}": { "token": "${token}" }`,
+      ];
+  process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }

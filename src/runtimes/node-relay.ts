@@ -12,6 +12,7 @@ import { createDispatcher } from '../delivery/dispatcher.ts';
 import type { RelayEvent } from '../event.ts';
 import { createRedactingLogger, type Logger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
+import { startPuller } from '../pull/puller.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
@@ -54,7 +55,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     now: Date.now,
     userAgent: `green-relay/${VERSION}`,
   });
-  const app = createRelay({
+  const { app, ingestor } = createRelay({
     config,
     store,
     logger,
@@ -66,6 +67,9 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
   });
 
   await dispatcher.start();
+  const pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
+    pull ? [startPuller({ instance, pull, fetch: globalThis.fetch, ingestor, store, logger, metrics, now: Date.now })] : [],
+  );
   const server = await listen(app.fetch, options.port, options.hostname ?? '0.0.0.0');
   const { port } = server.address() as AddressInfo;
   const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : 'localhost';
@@ -78,6 +82,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await Promise.all(pullers.map((puller) => puller.stop()));
       await dispatcher.stop(graceMs);
       await closed;
       db.close();

@@ -67,8 +67,8 @@ describe('auth', () => {
     const config = validateConfig({ instances: { '*': { token: 't' } } }, {});
     const store = createSqlStore(openBetterSqlite(`${dir}/relay.db`), { dedupWindowMs: 1, retentionMs: 1 });
     const silent = { info() {}, warn() {}, error() {} };
-    const remote = createRelay({ config, store, logger: silent, clientAddress: () => '203.0.113.7' });
-    const local = createRelay({ config, store, logger: silent, clientAddress: () => '::ffff:127.0.0.1' });
+    const remote = createRelay({ config, store, logger: silent, clientAddress: () => '203.0.113.7' }).app;
+    const local = createRelay({ config, store, logger: silent, clientAddress: () => '::ffff:127.0.0.1' }).app;
     expect((await remote.request('/api/events')).status).toBe(401);
     expect((await remote.request('/metrics')).status).toBe(401);
     expect((await local.request('/api/events')).status).toBe(200);

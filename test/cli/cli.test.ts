@@ -80,6 +80,20 @@ describe('green-relay connect', () => {
     }
   });
 
+  it('switches an instance to pull mode: empty webhookUrl, and the pull entry to put in the config', async () => {
+    const api = await fakeGreenApi('1101000002', 'api-secret');
+    try {
+      api.settings.webhookUrl = 'https://old.example.com/hook';
+      const result = await run(['connect', '--instance', '1101000002', '--api-token', 'api-secret', '--pull', '--api-url', api.url]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(api.settings).toMatchObject({ webhookUrl: '', webhookUrlToken: '', incomingWebhook: 'yes' });
+      expect(result.stdout).toContain(`"1101000002": { "pull": { "apiUrl": "${api.url}", "apiToken": "\${GREEN_API_API_TOKEN_1101000002}" } }`);
+      expect((await run(['connect', '--instance', '1101000002', '--api-token', 'x', '--pull', '--url', 'https://r.example.com'])).code).toBe(2);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('fails with exit code 1 when Green API refuses, and 2 on a bad command line', async () => {
     const api = await fakeGreenApi('1101000001', 'api-secret');
     try {

@@ -1,0 +1,116 @@
+// Pull mode: notifications of an instance without a public URL, taken with Green API's HTTP API
+// (https://green-api.com/en/docs/api/receiving/technology-http-api/): receiveNotification long
+// polls, the body goes through the same normalize -> store path as a webhook, and only once the
+// store has it is it removed with deleteNotification. A crash in between means Green API gives it
+// again and the store answers duplicate: nothing lost, nothing doubled downstream.
+import { z } from 'zod';
+import type { InstanceConfig } from '../config.ts';
+import { describeError, type Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { parseNotification, type Ingestor } from '../receive.ts';
+import type { Store } from '../store/store.ts';
+
+export interface PullerDeps {
+  instance: string;
+  pull: NonNullable<InstanceConfig['pull']>;
+  fetch: typeof fetch;
+  ingestor: Ingestor;
+  store: Store;
+  logger: Logger;
+  metrics?: Metrics;
+  now: () => number;
+  /** How much longer than receiveTimeout a poll may take before it is given up (default 15 s). */
+  pollMarginMs?: number;
+  /** The first wait after a failed call; it doubles up to 30 s (default 1 s). */
+  backoffMs?: number;
+}
+
+export interface Puller {
+  /** Stops polling; resolves once the loop has ended (an ingest in progress finishes first). */
+  stop(): Promise<void>;
+}
+
+/** What receiveNotification answers when the queue holds something ("null" when it is empty). */
+const Received = z.object({ receiptId: z.number().int(), body: z.record(z.string(), z.unknown()) });
+
+const BACKOFF_MAX_MS = 30_000;
+
+const encoder = new TextEncoder();
+
+export function startPuller(deps: PullerDeps): Puller {
+  const { instance, pull, logger, metrics } = deps;
+  const pollMarginMs = deps.pollMarginMs ?? 15_000;
+  const backoffMs = deps.backoffMs ?? 1_000;
+  const api = `${pull.apiUrl.replace(/\/+$/, '')}/waInstance${instance}`;
+  const stopping = new AbortController();
+
+  /**
+   * One Green API call, `{apiUrl}/waInstance{id}/{method}/{apiToken}{rest}`. The URL holds the
+   * apiToken, so errors name the method, never the URL.
+   */
+  async function call(verb: 'GET' | 'DELETE', method: string, rest: string, timeoutMs: number): Promise<unknown> {
+    const response = await deps.fetch(`${api}/${method}/${pull.apiToken}${rest}`, {
+      method: verb,
+      signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(timeoutMs)]),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`);
+    return text.trim() === '' ? null : JSON.parse(text);
+  }
+
+  /** Stores one notification: as an event, or in quarantine when it is not one. Throws when the store fails. */
+  async function take(body: Record<string, unknown>, receiptId: number): Promise<void> {
+    const bytes = encoder.encode(JSON.stringify(body));
+    const parsed = parseNotification(bytes);
+    if (parsed.ok) {
+      const { status, event } = await deps.ingestor.ingest(parsed, bytes, deps.now());
+      logger.info('pull.received', { instance, receiptId, eventId: event.id, status });
+    } else {
+      const id = await deps.store.quarantine({ receivedAt: deps.now(), reason: parsed.reason, instance, contentType: 'application/json', body: bytes });
+      logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance, receiptId });
+      metrics?.quarantined();
+    }
+    metrics?.pulled(instance);
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+
+  const loop = (async () => {
+    let failures = 0;
+    while (!stopping.signal.aborted) {
+      try {
+        const answer = await call('GET', 'receiveNotification', `?receiveTimeout=${pull.receiveTimeout}`, pull.receiveTimeout * 1000 + pollMarginMs);
+        if (answer !== null) {
+          const received = Received.safeParse(answer);
+          if (!received.success) throw new Error('receiveNotification answered something that is not {receiptId, body}');
+          const { receiptId, body } = received.data;
+          await take(body, receiptId);
+          // Only now, with the notification stored, may Green API forget it. `false` means it was
+          // gone already, which is just as good.
+          await call('DELETE', 'deleteNotification', `/${receiptId}`, 30_000);
+        }
+        failures = 0;
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        failures++;
+        const wait = Math.min(BACKOFF_MAX_MS, backoffMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+        logger.warn('pull.failed', { instance, error: describeError(err), failures, retryInMs: Math.round(wait) });
+        metrics?.pollError(instance);
+        await sleep(wait);
+      }
+    }
+  })();
+
+  logger.info('pull.started', { instance, receiveTimeout: pull.receiveTimeout });
+  return {
+    async stop() {
+      stopping.abort();
+      await loop;
+      logger.info('pull.stopped', { instance });
+    },
+  };
+}
