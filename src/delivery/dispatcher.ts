@@ -8,9 +8,9 @@
 import type { TargetConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { AttemptRecord, ClaimedDelivery, Store } from '../store/store.ts';
+import type { ClaimedDelivery, Store } from '../store/store.ts';
+import { runAttempt } from './attempt.ts';
 import type { HttpPost } from './http-post.ts';
-import { decide } from './retry.ts';
 import { createSender, type Sender } from './send.ts';
 
 export interface DispatcherDeps {
@@ -40,7 +40,7 @@ export interface Dispatcher {
 }
 
 /** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
-const LEASE_MARGIN_MS = 30_000;
+export const LEASE_MARGIN_MS = 30_000;
 
 interface Lane {
   target: TargetConfig;
@@ -109,46 +109,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     lane.inFlight++;
     const cancel = new AbortController();
     cancels.add(cancel);
-    const done = (async () => {
-      const result = await lane.send(delivery, cancel.signal);
+    const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal).finally(() => {
       cancels.delete(cancel);
-      if (cancel.signal.aborted && result.statusCode === null) {
-        logger.info('delivery.interrupted', { eventId: delivery.eventId, target: delivery.target, attempt: delivery.attempt });
-        return;
-      }
-      const decision = decide(result, delivery.attempt, lane.target.retryMs, now());
-      const record: AttemptRecord = {
-        deliveryId: delivery.id,
-        eventId: delivery.eventId,
-        target: delivery.target,
-        attempt: delivery.attempt,
-        startedAt: result.startedAt,
-        latencyMs: result.latencyMs,
-        statusCode: result.statusCode,
-        error: result.error,
-        outcome: decision.outcome,
-        nextAt: decision.nextAt,
-      };
-      const fields = {
-        eventId: delivery.eventId,
-        target: delivery.target,
-        attempt: delivery.attempt,
-        status: result.statusCode,
-        latencyMs: result.latencyMs,
-        outcome: decision.outcome,
-        ...(result.error ? { error: result.error } : {}),
-        ...(decision.nextAt ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
-      };
-      deps.metrics?.attempted(delivery.target, decision.outcome, result.latencyMs);
-      try {
-        await store.record(record);
-        if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
-        else logger.info('delivery.attempt', fields);
-      } catch (err) {
-        // The lease runs out and the delivery is sent again: at least once, never lost.
-        logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
-      }
-    })().finally(() => {
       lane.inFlight--;
       attempts.delete(done);
       schedulePump();
