@@ -14,13 +14,13 @@ import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse } from './http.ts';
 import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
-import type { Metrics } from './metrics.ts';
+import { storeGauges, type Metrics } from './metrics.ts';
 import { createIngestor, createReceiver, type Ingestor } from './receive.ts';
-import type { Store } from './store/store.ts';
+import type { AppStore } from './store/store.ts';
 
 export interface RelayPorts {
   config: RelayConfig;
-  store: Store;
+  store: AppStore;
   logger: Logger;
   /** Epoch ms; tests may pin it. */
   now?: () => number;
@@ -89,7 +89,9 @@ export function createRelay(ports: RelayPorts): Relay {
   });
 
   app.get('/metrics', admin.middleware(), async (c) => {
-    const text = metrics ? metrics.render(await targetStats()) : '';
+    // Without process-wide counters (Workers: many isolates), the store's gauges are what is true.
+    const stats = await targetStats();
+    const text = metrics ? metrics.render(stats) : `${storeGauges(stats).join('\n')}\n`;
     return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 

@@ -65,6 +65,19 @@ function formatLabels(labels: Labels): string {
   return `{${entries.map(([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
+/** The backlog and dead gauges, read from the store when scraped. */
+export function storeGauges(targets: TargetStats[]): string[] {
+  const gauge = (name: string, help: string, pick: (t: TargetStats) => number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} gauge`,
+    ...targets.map((t) => `${name}${formatLabels({ target: t.target })} ${pick(t)}`),
+  ];
+  return [
+    ...gauge('green_relay_deliveries_pending', 'Deliveries waiting for a first attempt or a retry (the backlog), by target.', (t) => t.pending),
+    ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),
+  ];
+}
+
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics() {
@@ -92,11 +105,6 @@ export function createMetrics() {
     },
     /** The exposition text; `targets` gives the backlog and dead gauges. */
     render(targets: TargetStats[]): string {
-      const gauge = (name: string, help: string, pick: (t: TargetStats) => number) => [
-        `# HELP ${name} ${help}`,
-        `# TYPE ${name} gauge`,
-        ...targets.map((t) => `${name}${formatLabels({ target: t.target })} ${pick(t)}`),
-      ];
       return [
         ...received.render(),
         ...duplicates.render(),
@@ -105,8 +113,7 @@ export function createMetrics() {
         ...pulled.render(),
         ...pollErrors.render(),
         ...attempts.render(),
-        ...gauge('green_relay_deliveries_pending', 'Deliveries waiting for a first attempt or a retry (the backlog), by target.', (t) => t.pending),
-        ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),
+        ...storeGauges(targets),
         ...answerLatency.render(),
         ...deliveryLatency.render(),
         '',

@@ -11,11 +11,11 @@ import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse, readBody } from './http.ts';
 import { describeError, type Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import type { Store } from './store/store.ts';
+import type { AppStore } from './store/store.ts';
 
 export interface ReceiverDeps {
   config: RelayConfig;
-  store: Store;
+  store: AppStore;
   logger: Logger;
   now: () => number;
   sha256?: Sha256;
@@ -33,7 +33,7 @@ export interface Ingestor {
   ingest(parsed: Extract<Parsed, { ok: true }>, body: Uint8Array, receivedAt: number): Promise<{ status: 'accepted' | 'duplicate'; event: RelayEvent }>;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** The notification in a body, or why it is not one (and the instance it names, if any). */
 export function parseNotification(body: Uint8Array): Parsed {

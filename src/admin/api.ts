@@ -6,13 +6,13 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import { structuredEvent } from '../event.ts';
 import { errorResponse } from '../http.ts';
-import type { DeliveryState, EventDetail as StoredEventDetail, EventSummary as StoredEventSummary, QuarantineSummary, Store } from '../store/store.ts';
+import type { DeliveryState, EventDetail as StoredEventDetail, EventSummary as StoredEventSummary, QuarantineSummary, AppStore } from '../store/store.ts';
 import { openApiDocument } from './openapi.ts';
 import { OperationError, type Operations } from './operations.ts';
 import { EventsQuery, IdParam, ReplayQuery, TargetParam, type Attempt, type EventDetail, type EventSummary, type Quarantined } from './schemas.ts';
 
 export interface AdminApiDeps {
-  store: Store;
+  store: AppStore;
   operations: Operations;
 }
 

@@ -5,11 +5,11 @@ import type { TargetMatcher } from '../delivery/filter.ts';
 import type { EventAttributes } from '../event.ts';
 import type { Logger } from '../log.ts';
 import { parseNotification, type Ingestor } from '../receive.ts';
-import type { Store } from '../store/store.ts';
+import type { AppStore } from '../store/store.ts';
 
 export interface OperationsDeps {
   config: RelayConfig;
-  store: Store;
+  store: AppStore;
   ingestor: Ingestor;
   matchTargets: TargetMatcher;
   logger: Logger;

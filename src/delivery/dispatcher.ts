@@ -60,6 +60,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let pumpScheduled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastPrune = 0;
+  const stopTimer = () => {
+    if (timer !== undefined) clearTimeout(timer);
+  };
 
   /** Runs `pump` once, soon, however many times it is asked for before then. */
   function schedulePump(): void {
@@ -70,7 +73,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   async function pump(): Promise<void> {
     pumpScheduled = false;
-    clearTimeout(timer);
+    stopTimer();
     if (!running) return;
     try {
       const requests = lanes
@@ -101,7 +104,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     } catch (err) {
       logger.error('dispatcher.error', { error: describeError(err) });
     }
-    clearTimeout(timer);
+    stopTimer();
     if (running && !pumpScheduled) timer = setTimeout(() => void pump(), delay);
   }
 
@@ -128,11 +131,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     wake: schedulePump,
     async stop(graceMs = 10_000) {
       running = false;
-      clearTimeout(timer);
+      stopTimer();
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled([...attempts]), grace]);
-      clearTimeout(graceTimer);
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
       for (const cancel of cancels) cancel.abort();
       await Promise.allSettled([...attempts]);
     },

@@ -7,12 +7,12 @@ import { ADMIN_COOKIE, type AdminAuth } from '../admin/auth.ts';
 import { OperationError, type Operations } from '../admin/operations.ts';
 import type { RelayConfig } from '../config.ts';
 import { structuredEvent } from '../event.ts';
-import type { DeliveryStatus, EventSummary, Store, TargetStats } from '../store/store.ts';
+import type { DeliveryStatus, EventSummary, AppStore, TargetStats } from '../store/store.ts';
 import { Layout, StatusBadge, time } from './layout.tsx';
 
 export interface InspectorDeps {
   config: RelayConfig;
-  store: Store;
+  store: AppStore;
   admin: AdminAuth;
   operations: Operations;
   targetStats: () => Promise<TargetStats[]>;

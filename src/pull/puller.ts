@@ -8,14 +8,14 @@ import type { InstanceConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { parseNotification, type Ingestor } from '../receive.ts';
-import type { Store } from '../store/store.ts';
+import type { AppStore } from '../store/store.ts';
 
 export interface PullerDeps {
   instance: string;
   pull: NonNullable<InstanceConfig['pull']>;
   fetch: typeof fetch;
   ingestor: Ingestor;
-  store: Store;
+  store: AppStore;
   logger: Logger;
   metrics?: Metrics;
   now: () => number;

@@ -60,11 +60,18 @@ export interface AttemptRecord {
   nextAt: number | null;
 }
 
-export interface Store extends OperatorStore {
+/** What the HTTP app needs: taking notifications in, and what operators read and do. */
+export interface AppStore extends OperatorStore {
   /** Stores the event and one pending delivery per target in one transaction; an id seen within the dedup window writes nothing new. */
   ingest(event: NewEvent): Promise<'accepted' | 'duplicate'>;
   /** Keeps a body the relay could not accept as an event; returns its quarantine id. */
   quarantine(body: QuarantinedBody): Promise<string>;
+  /** Throws when the store cannot take writes (for /healthz). */
+  ping(): Promise<void>;
+}
+
+/** The whole store: the app's side and the dispatcher's. */
+export interface Store extends AppStore {
   /**
    * Up to `limit` due deliveries of each target, oldest first, leased until `now + leaseMs` so
    * that no one sends them again meanwhile. One call is one transaction.
@@ -78,8 +85,6 @@ export interface Store extends OperatorStore {
   nextDueAt(targets: string[]): Promise<number | null>;
   /** Deletes settled events older than the retention; returns how many. */
   prune(now: number): Promise<number>;
-  /** Throws when the store cannot take writes (for /healthz). */
-  ping(): Promise<void>;
 }
 
 // ---- what operators read and do (admin API, inspector, metrics) ----------------------------

@@ -1,0 +1,74 @@
+// The app's store on Workers: each instance's events live in that instance's Durable Object, so
+// ingest goes to one of them and what operators read is gathered from all of them (merged newest
+// first, which keeps cursors valid across objects). Quarantined bodies, which may name no
+// instance, share one object. Instances admitted by "*" are noted in a registry object the first
+// time an isolate sees them, so that listings find them.
+import type { AppStore, EventSummary, NewEvent, Page, QuarantinedBody, TargetStats } from '../store/store.ts';
+import type { InstanceStore } from './workers.ts';
+
+const QUARANTINE = '_quarantine';
+const REGISTRY = '_registry';
+
+export function createDurableObjectStore(namespace: DurableObjectNamespace<InstanceStore>, configured: string[]): AppStore {
+  const stub = (name: string) => namespace.get(namespace.idFromName(name));
+  const noted = new Set<string>(configured);
+
+  async function instances(): Promise<string[]> {
+    return [...new Set([...configured, ...(await stub(REGISTRY).instances())])];
+  }
+  async function everywhere<T>(call: (store: DurableObjectStub<InstanceStore>) => Promise<T>): Promise<T[]> {
+    return Promise.all((await instances()).map((name) => call(stub(name))));
+  }
+
+  return {
+    async ingest(event: NewEvent) {
+      const status = await stub(event.instance).ingest(event);
+      if (!noted.has(event.instance)) {
+        await stub(REGISTRY).noteInstance(event.instance);
+        noted.add(event.instance);
+      }
+      return status;
+    },
+    quarantine: (body: QuarantinedBody) => stub(QUARANTINE).quarantine(body),
+    ping: () => stub(QUARANTINE).ping(),
+
+    async listEvents(query) {
+      const pages = query.instance ? [await stub(query.instance).listEvents(query)] : await everywhere((s) => s.listEvents(query));
+      const merged = pages
+        .flatMap((page) => page.items as EventSummary[])
+        .sort((a, b) => b.receivedAt - a.receivedAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));
+      const items = merged.slice(0, query.limit);
+      const more = merged.length > query.limit || pages.some((page) => page.next !== null);
+      const last = items.at(-1);
+      return { items, next: more && last ? `${last.receivedAt}.${last.id}` : null } satisfies Page<EventSummary>;
+    },
+    async getEvent(id) {
+      for (const found of await everywhere((s) => s.getEvent(id))) if (found) return found;
+      return null;
+    },
+    async replay(eventId, targets, now) {
+      const counts = await everywhere(async (s) => ((await s.getEvent(eventId)) ? s.replay(eventId, targets, now) : 0));
+      return counts.reduce((sum, n) => sum + n, 0);
+    },
+    async replayDead(target, now) {
+      return (await everywhere((s) => s.replayDead(target, now))).reduce((sum, n) => sum + n, 0);
+    },
+    listQuarantine: (limit, cursor) => stub(QUARANTINE).listQuarantine(limit, cursor),
+    getQuarantined: (id) => stub(QUARANTINE).getQuarantined(id),
+    markReleased: (id, eventId) => stub(QUARANTINE).markReleased(id, eventId),
+    async targetStats(since) {
+      const byTarget = new Map<string, TargetStats>();
+      for (const stats of await everywhere((s) => s.targetStats(since))) {
+        for (const t of stats) {
+          const sum = byTarget.get(t.target);
+          if (!sum) byTarget.set(t.target, { ...t });
+          else {
+            for (const key of ['pending', 'dead', 'delivered', 'attempts', 'succeeded'] as const) sum[key] += t[key];
+            if ((t.lastErrorAt ?? 0) > (sum.lastErrorAt ?? 0)) Object.assign(sum, { lastError: t.lastError, lastErrorAt: t.lastErrorAt });
+          }
+        }
+      }
+      return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));
+    },
+  };
+}

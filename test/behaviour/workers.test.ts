@@ -1,0 +1,95 @@
+// The shared behaviour cases against the relay on workerd (`wrangler dev`), plus what only the
+// Workers runtime has: Durable Object alarms surviving a restart, and the bundle's size.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/relay.ts';
+import { startSink, type Sink } from '../helpers/sink.ts';
+import { startWorkersRelay, type WorkersRelay } from '../helpers/wrangler.ts';
+import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from './cases.ts';
+
+/** The agreed budget for the gzipped Worker (the issue's target is 150 KiB). */
+const BUNDLE_BUDGET_BYTES = 150 * 1024;
+
+let sink: Sink;
+let relay: WorkersRelay;
+beforeAll(async () => {
+  sink = await startSink(behaviourResponder());
+  relay = await startWorkersRelay(behaviourConfig(sink.url.replace('/hook', '')), tempDir());
+}, 90_000);
+afterAll(async () => {
+  await relay?.kill();
+  await sink?.close();
+});
+
+describe('behaviour on workers', () => {
+  for (const c of BEHAVIOUR) it(`${c.name} (workers)`, () => c.run({ url: relay.url, requests: sink.requests }), 90_000);
+});
+
+describe('workers only', () => {
+  it('delivers what was pending when workerd was killed, after it starts again', async () => {
+    let up = false;
+    const target = await startSink(() => ({ status: up ? 200 : 503 }));
+    const state = tempDir();
+    const config = { instances: { '*': { token: TOKEN } }, targets: [{ name: 'crm', url: target.url, retry: Array(20).fill('200ms') }] };
+    const first = await startWorkersRelay(config, state);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(`${first.url}/webhook`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({ ...fixture('incomingMessageReceived.textMessage.json').json, idMessage: `W${i}` }),
+        });
+        ids.push(((await response.json()) as { id: string }).id);
+      }
+      await expect.poll(() => target.requests.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      await first.kill();
+    }
+    up = true;
+    const second = await startWorkersRelay(config, state);
+    try {
+      // The objects' alarms are still set in the persisted state; the first wake-up delivers.
+      await fetch(`${second.url}/healthz`);
+      await expect.poll(() => new Set(target.requests.map((r) => String(r.headers['webhook-id']))).size, { timeout: 30_000 }).toBe(5);
+      const delivered = new Set(target.requests.map((r) => String(r.headers['webhook-id'])));
+      expect([...delivered].sort()).toEqual([...ids].sort());
+    } finally {
+      await second.kill();
+      await target.close();
+    }
+  }, 120_000);
+
+  it(`builds with wrangler deploy --dry-run into less than ${BUNDLE_BUDGET_BYTES / 1024} KiB gzipped`, () => {
+    const out = tempDir();
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { stdio: 'pipe' });
+    const gzipped = gzipSync(readFileSync(join(out, 'workers.js'))).byteLength;
+    console.log(`workers bundle: ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
+    expect(gzipped).toBeLessThan(BUNDLE_BUDGET_BYTES);
+  }, 120_000);
+});
+
+describe('workers configuration and metrics', () => {
+  it('answers a bad RELAY_CONFIG with the same messages as Node', async () => {
+    const bad = await startWorkersRelay({ instances: { '*': { token: '${MISSING_TOKEN}' } } } as never, tempDir(), {}, { expectHealthy: false });
+    try {
+      const response = await fetch(`${bad.url}/healthz`);
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('instances.*.token: environment variable MISSING_TOKEN is not set');
+    } finally {
+      await bad.kill();
+    }
+  }, 90_000);
+
+  it('shows the backlog and dead gauges on /metrics, read from the objects', async () => {
+    const response = await fetch(`${relay.url}/metrics`, { headers: { authorization: 'Bearer behaviour-admin' } });
+    const text = await response.text();
+    expect(text).toMatch(/^green_relay_deliveries_dead\{target="broken"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^green_relay_deliveries_pending\{target="ce"\} \d+$/m);
+    expect((await fetch(`${relay.url}/metrics`)).status).toBe(401);
+  });
+});

@@ -1,0 +1,59 @@
+// The relay on workerd, as `wrangler dev` runs it: a child process on a free loopback port, with
+// the config in RELAY_CONFIG and state kept in a folder of the test's, so it survives a restart.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { ConfigInput } from '../../src/config.ts';
+
+export interface WorkersRelay {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  /** Ends wrangler and workerd at once (SIGKILL to the whole process group). */
+  kill(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts `wrangler dev`; waits until /healthz answers 200 (or, with expectHealthy false, answers at all). */
+export async function startWorkersRelay(config: ConfigInput, persistTo: string, vars: Record<string, string> = {}, options: { expectHealthy?: boolean } = {}): Promise<WorkersRelay> {
+  const [port, inspector] = [await freePort(), await freePort()];
+  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persistTo, '--show-interactive-dev-session=false'];
+  for (const [name, value] of Object.entries({ ...vars, RELAY_CONFIG: JSON.stringify(config) })) args.push('--var', `${name}:${value}`);
+  const child = spawn('npx', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok || options.expectHealthy === false) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return {
+    url,
+    child,
+    output: () => output,
+    async kill() {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    },
+  };
+}
