@@ -117,7 +117,7 @@ describe('pull mode', () => {
     expect(relay.logs.join('\n')).not.toContain(API_TOKEN);
 
     api.hold('receiveNotification');
-    await expect.poll(() => relay.logs.some((line) => line.includes('"pull.failed"') && line.includes('TimeoutError')), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => relay.logs.some((line) => line.includes('"pull.failed"') && line.includes('TimeoutError')), { timeout: 30_000 }).toBe(true);
     api.release();
     api.enqueue(fixture('outgoingMessageStatus.sent.apidog.json').json);
     await expect.poll(() => relay.events().length, { timeout: 15_000 }).toBe(2);

@@ -1,18 +1,16 @@
-// The relay on Node, as a function: SQLite file store, dispatcher loop and HTTP server, wired
-// from the ports. The `npm start` entry (node.ts) and the tests both start it through here.
+// The relay on Node, as a function: a better-sqlite3 file store, undici for deliveries,
+// node:crypto for hashing, and @hono/node-server. The `npm start` entry (node.ts) and the tests
+// both start it through here.
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createRelay } from '../app.ts';
 import type { RelayConfig } from '../config.ts';
-import { createDispatcher } from '../delivery/dispatcher.ts';
 import type { RelayEvent } from '../event.ts';
-import { createRedactingLogger, type Logger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
-import { startPuller } from '../pull/puller.ts';
+import type { Logger } from '../log.ts';
+import { createProcessRelay } from '../process-relay.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
@@ -41,36 +39,23 @@ export const DB_FILE = 'relay.db';
 
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
   const { config } = options;
-  const logger = config.logs.redact ? createRedactingLogger(options.logger) : options.logger;
-  const metrics = createMetrics();
   mkdirSync(options.dataDir, { recursive: true });
   const db = openBetterSqlite(join(options.dataDir, DB_FILE));
   const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs, defer: setImmediate });
-  const dispatcher = createDispatcher({
-    store,
-    targets: config.targets,
-    post: undiciPost,
-    logger,
-    metrics,
-    now: Date.now,
-    userAgent: `green-relay/${VERSION}`,
-  });
-  const { app, ingestor } = createRelay({
+  const relay = createProcessRelay({
     config,
     store,
-    logger,
-    metrics,
+    logger: options.logger,
+    post: undiciPost,
+    fetch: globalThis.fetch,
     sha256: (text) => createHash('sha256').update(text).digest(),
     clientAddress: (c) => getConnInfo(c).remote.address,
-    onDue: () => dispatcher.wake(),
     onAccepted: options.onAccepted,
   });
+  const { logger } = relay;
 
-  await dispatcher.start();
-  const pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
-    pull ? [startPuller({ instance, pull, fetch: globalThis.fetch, ingestor, store, logger, metrics, now: Date.now })] : [],
-  );
-  const server = await listen(app.fetch, options.port, options.hostname ?? '0.0.0.0');
+  await relay.start();
+  const server = await listen(relay.app.fetch, options.port, options.hostname ?? '0.0.0.0');
   const { port } = server.address() as AddressInfo;
   const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : 'localhost';
   logger.info('relay.started', { port, version: VERSION, targets: config.targets.map((t) => t.name) });
@@ -82,8 +67,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.all(pullers.map((puller) => puller.stop()));
-      await dispatcher.stop(graceMs);
+      await relay.stop(graceMs);
       await closed;
       db.close();
       logger.info('relay.stopped');

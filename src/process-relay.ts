@@ -1,0 +1,72 @@
+// The relay for runtimes that run as a long-lived process (Node, Deno self-hosted): the app, the
+// dispatcher loop and a puller per pulled instance over one store. The runtime brings the store,
+// its HTTP server and its fastest ports; this wires the rest the same way everywhere.
+import type { Hono } from 'hono';
+import type { ClientAddress } from './admin/auth.ts';
+import { createRelay } from './app.ts';
+import type { RelayConfig } from './config.ts';
+import { createDispatcher } from './delivery/dispatcher.ts';
+import type { HttpPost } from './delivery/http-post.ts';
+import type { RelayEvent } from './event.ts';
+import type { Sha256 } from './hash.ts';
+import { createRedactingLogger, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { startPuller, type Puller } from './pull/puller.ts';
+import type { Store } from './store/store.ts';
+import { VERSION } from './version.ts';
+
+export interface ProcessRelayPorts {
+  config: RelayConfig;
+  store: Store;
+  logger: Logger;
+  /** How deliveries are POSTed. */
+  post: HttpPost;
+  /** How pullers call Green API. */
+  fetch: typeof fetch;
+  sha256?: Sha256;
+  clientAddress?: ClientAddress;
+  onAccepted?: (event: RelayEvent, targets: string[]) => void;
+}
+
+export interface ProcessRelay {
+  app: Hono;
+  /** The logger in use (redacting when logs.redact is set). */
+  logger: Logger;
+  /** Resumes what a previous run left leased, starts the dispatcher and the pullers. */
+  start(): Promise<void>;
+  /** Stops the pullers, then the dispatcher (in-flight attempts get `graceMs`). The runtime closes its server first and its store last. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
+  const { config, store } = ports;
+  const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
+  const metrics = createMetrics();
+  const dispatcher = createDispatcher({ store, targets: config.targets, post: ports.post, logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
+  const { app, ingestor } = createRelay({
+    config,
+    store,
+    logger,
+    metrics,
+    sha256: ports.sha256,
+    clientAddress: ports.clientAddress,
+    onDue: () => dispatcher.wake(),
+    onAccepted: ports.onAccepted,
+  });
+  let pullers: Puller[] = [];
+
+  return {
+    app,
+    logger,
+    async start() {
+      await dispatcher.start();
+      pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
+        pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingestor, store, logger, metrics, now: Date.now })] : [],
+      );
+    },
+    async stop(graceMs) {
+      await Promise.all(pullers.map((puller) => puller.stop()));
+      await dispatcher.stop(graceMs);
+    },
+  };
+}
