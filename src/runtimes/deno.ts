@@ -1,0 +1,68 @@
+// `deno task start`: the relay on Deno, self-hosted. The same config, environment and demo mode
+// as Node; the SQL store over node:sqlite in RELAY_DATA_DIR; Deno.serve; the dispatcher as an
+// in-process loop.
+import { ConfigError } from '../config.ts';
+import { fetchPost } from '../delivery/http-post.ts';
+import { createJsonLogger } from '../log.ts';
+import { createProcessRelay } from '../process-relay.ts';
+import { createSqlStore } from '../store/sql-store.ts';
+import { VERSION } from '../version.ts';
+import { openNodeSqlite } from './node-sqlite-driver.ts';
+import { CONFIG_EXIT_CODE, demoBanner, eventLine, loadConfig } from './startup.ts';
+
+const env = Deno.env.toObject();
+const dataDir = env.RELAY_DATA_DIR ?? './data';
+const encoder = new TextEncoder();
+const stderr = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+const logger = createJsonLogger((line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)));
+
+let loaded: ReturnType<typeof loadConfig>;
+try {
+  loaded = loadConfig(env, dataDir);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  stderr(`${err.message}\n\nThe relay did not start. Fix the configuration and run it again.\n`);
+  Deno.exit(CONFIG_EXIT_CODE);
+}
+const { config, configPath, demoToken } = loaded;
+
+Deno.mkdirSync(dataDir, { recursive: true });
+const db = openNodeSqlite(`${dataDir}/relay.db`);
+const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
+const relay = createProcessRelay({
+  config,
+  store,
+  logger,
+  post: fetchPost(fetch),
+  fetch,
+  clientAddress: (c) => (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr?.hostname,
+  onAccepted: demoToken ? (event) => stderr(eventLine(event)) : undefined,
+});
+await relay.start();
+
+const server = Deno.serve(
+  {
+    port: Number(env.PORT ?? 8787),
+    hostname: env.HOST ?? '0.0.0.0',
+    onListen: ({ port, hostname }) => {
+      relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', targets: config.targets.map((t) => t.name) });
+      const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
+      if (demoToken) stderr(demoBanner(url, demoToken, configPath));
+    },
+  },
+  (request, info) => relay.app.fetch(request, { remoteAddr: info.remoteAddr }),
+);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  relay.logger.info('relay.stopping', { signal });
+  await server.shutdown();
+  await relay.stop();
+  db.close();
+  relay.logger.info('relay.stopped');
+  Deno.exit(0);
+}
+Deno.addSignalListener('SIGTERM', () => void stop('SIGTERM'));
+Deno.addSignalListener('SIGINT', () => void stop('SIGINT'));

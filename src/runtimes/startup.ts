@@ -1,0 +1,67 @@
+// What `npm start` and `deno task start` share: finding the config (RELAY_CONFIG or
+// ./relay.config.json) or starting in demo mode, and what demo mode prints. node:fs and
+// node:crypto work in both runtimes.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, parseConfig, validateConfig, type RelayConfig } from '../config.ts';
+import type { RelayEvent } from '../event.ts';
+
+type Env = Record<string, string | undefined>;
+
+/** The exit code of a refused start: EX_CONFIG. */
+export const CONFIG_EXIT_CODE = 78;
+
+/** The config from RELAY_CONFIG or ./relay.config.json; without either, demo mode and its token. Throws ConfigError. */
+export function loadConfig(env: Env, dataDir: string): { config: RelayConfig; configPath: string; demoToken?: string } {
+  const configPath = env.RELAY_CONFIG ?? './relay.config.json';
+  if (existsSync(configPath)) return { config: parseConfig(readFileSync(configPath, 'utf8'), env, configPath), configPath };
+  if (env.RELAY_CONFIG) throw new ConfigError(configPath, ['(file): not found (RELAY_CONFIG names it)']);
+  const demoToken = demoTokenIn(dataDir);
+  return { config: validateConfig({ instances: { '*': { token: demoToken } } }, {}, 'demo mode'), configPath, demoToken };
+}
+
+/** The demo token survives restarts, so the webhookUrlToken set in Green API keeps working. */
+function demoTokenIn(dir: string): string {
+  const file = join(dir, 'demo-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+const SAMPLE = JSON.stringify({
+  typeWebhook: 'incomingMessageReceived',
+  instanceData: { idInstance: 1101000001, wid: '79001234567@c.us', typeInstance: 'whatsapp' },
+  timestamp: 1700000000,
+  idMessage: 'DEMO0001',
+  senderData: { chatId: '79007654321@c.us', sender: '79007654321@c.us', senderName: 'Demo' },
+  messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'Hello from green-relay' } },
+});
+
+/** What a first run prints: the URL and token to give Green API, and how to try it. */
+export function demoBanner(url: string, token: string, configPath: string): string {
+  return [
+    '',
+    `green-relay is running in demo mode: no config file at ${configPath}.`,
+    'It accepts notifications of any instance with this token and prints each one; it delivers nowhere.',
+    '',
+    `  webhookUrl:       ${url}/webhook   (expose it publicly, e.g. through a tunnel)`,
+    `  webhookUrlToken:  ${token}`,
+    '',
+    'Set both in the Green API console (or with SetSettings), or try it now:',
+    `  curl -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' ${url}/webhook \\`,
+    `       --data '${SAMPLE}'`,
+    '',
+    `Watch what arrives in the inspector: ${url}/ (from this machine)`,
+    'Write relay.config.json (see README.md) to add targets.',
+    '',
+  ].join('\n');
+}
+
+/** One line per event, for demo mode. */
+export function eventLine(event: RelayEvent): string {
+  const text = event.data.message?.text;
+  return `→ ${event.type}  ${event.subject ?? '-'}  ${event.data.message?.kind ?? event.data.state ?? event.data.status?.value ?? ''}${text ? `  "${text}"` : ''}\n`;
+}

@@ -1,0 +1,44 @@
+// The Deno relay as a child process (`deno run src/runtimes/deno.ts`), for the Deno suite.
+import type { ConfigInput } from '../../src/config.ts';
+
+export interface DenoRelay {
+  url: string;
+  output(): string;
+  kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+export async function spawnDenoRelay(config: ConfigInput, dataDir: string): Promise<DenoRelay> {
+  Deno.writeTextFileSync(`${dataDir}/relay.config.json`, JSON.stringify(config));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', 'src/runtimes/deno.ts'],
+    env: { RELAY_CONFIG: `${dataDir}/relay.config.json`, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+    stdout: 'piped',
+    stderr: 'piped',
+  }).spawn();
+  let output = '';
+  const decoder = new TextDecoder();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += decoder.decode(chunk);
+  };
+  void drain(child.stdout);
+  void drain(child.stderr);
+  const deadline = Date.now() + 30_000;
+  let port: number | undefined;
+  while (port === undefined) {
+    if (Date.now() > deadline) throw new Error(`deno relay did not start:\n${output}`);
+    port = Number(/"event":"relay\.started","port":(\d+)/.exec(output)?.[1]) || undefined;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async kill(signal: Deno.Signal = 'SIGKILL') {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+      return child.status;
+    },
+  };
+}
