@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { ClientAddress } from './admin/auth.ts';
 import { createRelay } from './app.ts';
 import type { RelayConfig } from './config.ts';
-import { createDispatcher } from './delivery/dispatcher.ts';
+import { createDispatcher, type Dispatcher, type DispatcherDeps } from './delivery/dispatcher.ts';
 import type { HttpPost } from './delivery/http-post.ts';
 import type { RelayEvent } from './event.ts';
 import type { Sha256 } from './hash.ts';
@@ -26,6 +26,8 @@ export interface ProcessRelayPorts {
   sha256?: Sha256;
   clientAddress?: ClientAddress;
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
+  /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue). */
+  dispatcher?: (deps: DispatcherDeps) => Dispatcher;
 }
 
 export interface ProcessRelay {
@@ -42,7 +44,7 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const { config, store } = ports;
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
-  const dispatcher = createDispatcher({ store, targets: config.targets, post: ports.post, logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
+  const dispatcher = (ports.dispatcher ?? createDispatcher)({ store, targets: config.targets, post: ports.post, logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
   const { app, ingestor } = createRelay({
     config,
     store,

@@ -1,12 +1,15 @@
-// `deno task start`: the relay on Deno, self-hosted. The same config, environment and demo mode
-// as Node; the SQL store over node:sqlite in RELAY_DATA_DIR; Deno.serve; the dispatcher as an
-// in-process loop.
+// `deno task start`: the relay on Deno. The same config, environment and demo mode as Node;
+// Deno.serve; self-hosted, the SQL store over node:sqlite in RELAY_DATA_DIR with the dispatcher as
+// an in-process loop; on Deno Deploy (no writable filesystem) or with RELAY_STORE=kv, the Deno KV
+// store with deliveries woken through the KV queue.
 import { ConfigError } from '../config.ts';
 import { fetchPost } from '../delivery/http-post.ts';
 import { createJsonLogger } from '../log.ts';
 import { createProcessRelay } from '../process-relay.ts';
+import { createKvStore } from '../store/kv-store.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
+import { createKvQueueDispatcher } from './deno-kv-queue.ts';
 import { openNodeSqlite } from './node-sqlite-driver.ts';
 import { CONFIG_EXIT_CODE, demoBanner, eventLine, loadConfig } from './startup.ts';
 
@@ -26,9 +29,21 @@ try {
 }
 const { config, configPath, demoToken } = loaded;
 
-Deno.mkdirSync(dataDir, { recursive: true });
-const db = openNodeSqlite(`${dataDir}/relay.db`);
-const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
+/** SQLite in RELAY_DATA_DIR where the filesystem can be written; Deno KV otherwise (Deno Deploy), or with RELAY_STORE=kv. */
+function writable(dir: string): boolean {
+  try {
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/.writable`, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
+const useKv = env.RELAY_STORE === 'kv' || !writable(dataDir);
+const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
+const db = kv ? undefined : openNodeSqlite(`${dataDir}/relay.db`);
+const store = kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions);
 const relay = createProcessRelay({
   config,
   store,
@@ -37,6 +52,7 @@ const relay = createProcessRelay({
   fetch,
   clientAddress: (c) => (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr?.hostname,
   onAccepted: demoToken ? (event) => stderr(eventLine(event)) : undefined,
+  dispatcher: kv ? createKvQueueDispatcher(kv) : undefined,
 });
 await relay.start();
 
@@ -45,7 +61,7 @@ const server = Deno.serve(
     port: Number(env.PORT ?? 8787),
     hostname: env.HOST ?? '0.0.0.0',
     onListen: ({ port, hostname }) => {
-      relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', targets: config.targets.map((t) => t.name) });
+      relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', store: kv ? 'kv' : 'sqlite', targets: config.targets.map((t) => t.name) });
       const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
       if (demoToken) stderr(demoBanner(url, demoToken, configPath));
     },
@@ -60,7 +76,8 @@ async function stop(signal: string): Promise<void> {
   relay.logger.info('relay.stopping', { signal });
   await server.shutdown();
   await relay.stop();
-  db.close();
+  db?.close();
+  kv?.close();
   relay.logger.info('relay.stopped');
   Deno.exit(0);
 }

@@ -1,5 +1,6 @@
-// The shared behaviour cases against the relay on Deno (node:sqlite store, Deno.serve), over
-// real HTTP with real sinks; then a SIGKILL with deliveries pending, and a restart that loses nothing.
+// The shared behaviour cases against the relay on Deno (Deno.serve), with the node:sqlite store and
+// with the Deno KV store, over real HTTP with real sinks; then a SIGKILL with deliveries pending,
+// and a restart that loses nothing.
 import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from '../behaviour/cases.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { startSink } from '../helpers/sink.ts';
@@ -7,16 +8,21 @@ import { spawnDenoRelay } from './relay.ts';
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
-Deno.test({ name: 'behaviour on deno', ...options }, async (t) => {
-  const sink = await startSink(behaviourResponder());
-  const relay = await spawnDenoRelay(behaviourConfig(sink.url.replace('/hook', '')), Deno.makeTempDirSync());
-  try {
-    for (const c of BEHAVIOUR) await t.step(`${c.name} (deno)`, () => c.run({ url: relay.url, requests: sink.requests }));
-  } finally {
-    await relay.kill();
-    await sink.close();
-  }
-});
+for (const store of ['sqlite', 'kv'] as const) {
+  Deno.test({ name: `behaviour on deno (${store} store)`, ...options }, async (t) => {
+    const sink = await startSink(behaviourResponder());
+    const dir = Deno.makeTempDirSync();
+    const env: Record<string, string> = store === 'kv' ? { RELAY_STORE: 'kv', RELAY_KV_PATH: `${dir}/relay.kv` } : {};
+    const relay = await spawnDenoRelay(behaviourConfig(sink.url.replace('/hook', '')), dir, env);
+    try {
+      if (!relay.output().includes(`"store":"${store}"`)) throw new Error(`the relay did not start on the ${store} store`);
+      for (const c of BEHAVIOUR) await t.step(`${c.name} (deno, ${store})`, () => c.run({ url: relay.url, requests: sink.requests }));
+    } finally {
+      await relay.kill();
+      await sink.close();
+    }
+  });
+}
 
 Deno.test({ name: 'deno: every accepted event reaches its target after a SIGKILL and a restart (node:sqlite file)', ...options }, async () => {
   // The target refuses until the relay has been killed, so every delivery is still pending then.

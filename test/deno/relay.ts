@@ -1,4 +1,5 @@
-// The Deno relay as a child process (`deno run src/runtimes/deno.ts`), for the Deno suite.
+// The Deno relay as a child process (`deno run src/runtimes/deno.ts`), for the Deno suite; with
+// RELAY_STORE=kv in `env` it runs on the Deno KV store, as on Deno Deploy.
 import type { ConfigInput } from '../../src/config.ts';
 
 export interface DenoRelay {
@@ -7,11 +8,11 @@ export interface DenoRelay {
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-export async function spawnDenoRelay(config: ConfigInput, dataDir: string): Promise<DenoRelay> {
+export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: Record<string, string> = {}): Promise<DenoRelay> {
   Deno.writeTextFileSync(`${dataDir}/relay.config.json`, JSON.stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', 'src/runtimes/deno.ts'],
-    env: { RELAY_CONFIG: `${dataDir}/relay.config.json`, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' },
+    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv', 'src/runtimes/deno.ts'],
+    env: { RELAY_CONFIG: `${dataDir}/relay.config.json`, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
     stdout: 'piped',
     stderr: 'piped',
   }).spawn();

@@ -1,0 +1,25 @@
+// The store contract on Deno: the SQL store over node:sqlite, and the Deno KV store.
+/// <reference path="../../src/runtimes/node-sqlite.d.ts" />
+import { openNodeSqlite } from '../../src/runtimes/node-sqlite-driver.ts';
+import { createKvStore } from '../../src/store/kv-store.ts';
+import { createSqlStore } from '../../src/store/sql-store.ts';
+import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';
+
+Deno.test('the SQL store on node:sqlite', async (t) => {
+  for (const c of STORE_CONTRACT) {
+    await t.step(c.name, () => c.run(createSqlStore(openNodeSqlite(`${Deno.makeTempDirSync()}/relay.db`), CONTRACT_OPTIONS)));
+  }
+});
+
+Deno.test('the Deno KV store', async (t) => {
+  for (const c of STORE_CONTRACT) {
+    await t.step(c.name, async () => {
+      const kv = await Deno.openKv(`${Deno.makeTempDirSync()}/relay.kv`);
+      try {
+        await c.run(createKvStore(kv, CONTRACT_OPTIONS));
+      } finally {
+        kv.close();
+      }
+    });
+  }
+});
