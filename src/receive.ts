@@ -28,6 +28,9 @@ export type Parsed =
   | { ok: true; raw: Record<string, unknown>; envelope: Envelope }
   | { ok: false; reason: string; instance: string | null };
 
+/** A notification that parsed but could not be normalized (say, nested too deep to serialize): quarantined, not a store failure. */
+export class UnprocessableNotification extends Error {}
+
 export interface Ingestor {
   /** Normalizes and stores a parsed notification; throws when the store fails. */
   ingest(parsed: Extract<Parsed, { ok: true }>, body: Uint8Array, receivedAt: number): Promise<{ status: 'accepted' | 'duplicate'; event: RelayEvent }>;
@@ -37,12 +40,18 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** The notification in a body, or why it is not one (and the instance it names, if any). */
 export function parseNotification(body: Uint8Array): Parsed {
+  let text: string;
+  try {
+    text = decoder.decode(body);
+  } catch {
+    return { ok: false, reason: 'body is not UTF-8 text', instance: null };
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(decoder.decode(body));
+    raw = JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof SyntaxError ? `body is not JSON: ${err.message}` : 'body is not UTF-8 text';
-    return { ok: false, reason, instance: null };
+    // SyntaxError, or RangeError for nesting deeper than the parser's stack.
+    return { ok: false, reason: `body is not JSON: ${(err as Error).message}`, instance: null };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, reason: 'body is not a JSON object', instance: null };
@@ -63,9 +72,15 @@ export function createIngestor(deps: ReceiverDeps): Ingestor {
   const matchTargets = createTargetMatcher(config.targets);
   return {
     async ingest(parsed, body, receivedAt) {
-      const event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt), sha256);
+      let event: RelayEvent;
+      let texts: { attributes: string; data: string };
+      try {
+        event = await buildEvent(parsed.raw, parsed.envelope, new Date(receivedAt), sha256);
+        texts = eventTexts(event);
+      } catch (err) {
+        throw new UnprocessableNotification(`the notification could not be normalized: ${describeError(err)}`);
+      }
       const targets = matchTargets(event);
-      const texts = eventTexts(event);
       const status = await store.ingest({
         id: event.id,
         instance: event.greenapiinstance,
@@ -129,26 +144,25 @@ export function createReceiver(deps: ReceiverDeps): (request: Request) => Promis
       return errorResponse('payload_too_large', `the body is larger than limits.maxBodyBytes (${maxBodyBytes} bytes)`);
     }
 
+    /** Keeps a body that is not a notification; 200, so that Green API moves on (contract §1). */
+    const quarantine = async (reason: string, instance: string | null) => {
+      try {
+        const id = await store.quarantine({ receivedAt, reason, instance, contentType: request.headers.get('content-type'), body });
+        logger.warn('notification.quarantined', { quarantineId: id, reason, instance, bytes: body.byteLength });
+        metrics?.quarantined();
+        metrics?.answered(now() - receivedAt);
+        return Response.json({ status: 'quarantined', reason, id });
+      } catch (err) {
+        return unavailable(err);
+      }
+    };
+
     const parsed = parseNotification(body);
     if (!parsed.ok) {
       if (parsed.instance !== null && !presented.isFor(parsed.instance)) {
         return unauthorized('token of another instance', parsed.instance);
       }
-      try {
-        const id = await store.quarantine({
-          receivedAt,
-          reason: parsed.reason,
-          instance: parsed.instance,
-          contentType: request.headers.get('content-type'),
-          body,
-        });
-        logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance: parsed.instance, bytes: body.byteLength });
-        metrics?.quarantined();
-        metrics?.answered(now() - receivedAt);
-        return Response.json({ status: 'quarantined', reason: parsed.reason, id });
-      } catch (err) {
-        return unavailable(err);
-      }
+      return quarantine(parsed.reason, parsed.instance);
     }
 
     const instance = String(parsed.envelope.instanceData.idInstance);
@@ -159,6 +173,7 @@ export function createReceiver(deps: ReceiverDeps): (request: Request) => Promis
       metrics?.answered(now() - receivedAt);
       return Response.json({ status, id: event.id });
     } catch (err) {
+      if (err instanceof UnprocessableNotification) return quarantine(err.message, instance);
       return unavailable(err);
     }
   };

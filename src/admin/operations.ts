@@ -4,7 +4,7 @@ import type { RelayConfig } from '../config.ts';
 import type { TargetMatcher } from '../delivery/filter.ts';
 import type { EventAttributes } from '../event.ts';
 import type { Logger } from '../log.ts';
-import { parseNotification, type Ingestor } from '../receive.ts';
+import { parseNotification, UnprocessableNotification, type Ingestor } from '../receive.ts';
 import type { AppStore } from '../store/store.ts';
 
 export interface OperationsDeps {
@@ -70,7 +70,9 @@ export function createOperations(deps: OperationsDeps) {
       if (!parsed.ok) throw new OperationError('unprocessable', `still not a notification: ${parsed.reason}`);
       const instance = String(parsed.envelope.instanceData.idInstance);
       if (!config.instances[instance] && !config.instances['*']) throw new OperationError('unprocessable', `instance ${instance} is not configured`);
-      const { status, event } = await deps.ingestor.ingest(parsed, body, now());
+      const { status, event } = await deps.ingestor.ingest(parsed, body, now()).catch((err: unknown) => {
+        throw err instanceof UnprocessableNotification ? new OperationError('unprocessable', err.message) : err;
+      });
       await store.markReleased(id, event.id);
       logger.info('quarantine.released', { quarantineId: id, eventId: event.id, status });
       return { status, id: event.id };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { InstanceConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { parseNotification, type Ingestor } from '../receive.ts';
+import { parseNotification, UnprocessableNotification, type Ingestor } from '../receive.ts';
 import type { AppStore } from '../store/store.ts';
 
 export interface PullerDeps {
@@ -62,12 +62,20 @@ export function startPuller(deps: PullerDeps): Puller {
   async function take(body: Record<string, unknown>, receiptId: number): Promise<void> {
     const bytes = encoder.encode(JSON.stringify(body));
     const parsed = parseNotification(bytes);
+    let reason = parsed.ok ? null : parsed.reason;
     if (parsed.ok) {
-      const { status, event } = await deps.ingestor.ingest(parsed, bytes, deps.now());
-      logger.info('pull.received', { instance, receiptId, eventId: event.id, status });
-    } else {
-      const id = await deps.store.quarantine({ receivedAt: deps.now(), reason: parsed.reason, instance, contentType: 'application/json', body: bytes });
-      logger.warn('notification.quarantined', { quarantineId: id, reason: parsed.reason, instance, receiptId });
+      try {
+        const { status, event } = await deps.ingestor.ingest(parsed, bytes, deps.now());
+        logger.info('pull.received', { instance, receiptId, eventId: event.id, status });
+      } catch (err) {
+        if (!(err instanceof UnprocessableNotification)) throw err;
+        reason = err.message;
+      }
+    }
+    if (reason !== null) {
+      // Kept, so that it can be deleted from Green API's queue instead of blocking it.
+      const id = await deps.store.quarantine({ receivedAt: deps.now(), reason, instance, contentType: 'application/json', body: bytes });
+      logger.warn('notification.quarantined', { quarantineId: id, reason, instance, receiptId });
       metrics?.quarantined();
     }
     metrics?.pulled(instance);
