@@ -23,7 +23,7 @@ import type {
   TargetStats,
 } from './store.ts';
 
-/** The part of Deno.Kv the store uses (kept small so the core needs no Deno types). */
+/** The part of Deno's Kv that the store uses (kept small, so that the core needs no Deno types). */
 export interface Kv {
   get<T>(key: KvKey): Promise<{ value: T | null; versionstamp: string | null }>;
   set(key: KvKey, value: unknown): Promise<unknown>;

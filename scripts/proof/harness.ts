@@ -1,0 +1,248 @@
+// The proof that nothing is lost: a stand-in for Green API (one notification at a time per
+// instance, the same one resent until it gets a 200, on a compressed clock) sends to the Node
+// relay while faults are thrown at it, then checks that every accepted event reached every target
+// at least once, and counts the duplicates. `npm run proof` runs every scenario at full size;
+// test/proof.test.ts runs a short form in `npm test`.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConfigInput } from '../../src/config.ts';
+import { createJsonLogger } from '../../src/log.ts';
+import { validateConfig } from '../../src/config.ts';
+import { startNodeRelay } from '../../src/runtimes/node-relay.ts';
+import { fixture } from '../../test/helpers/fixtures.ts';
+import { startSink, type Sink, type SinkReply } from '../../test/helpers/sink.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const TOKEN = 'proof-token';
+/** Green API waits a minute before resending; the proof waits this long. */
+const RESEND_MS = 50;
+
+export interface ScenarioResult {
+  scenario: string;
+  sent: number;
+  /** Answers other than 200 (or none), each followed by a resend, as Green API does. */
+  resent: number;
+  accepted: number;
+  delivered: Record<string, number>;
+  duplicates: number;
+  lost: number;
+  seconds: number;
+}
+
+export interface ProofOptions {
+  instances: number;
+  perInstance: number;
+  /** SIGKILLs in the kill scenario. */
+  kills: number;
+  /** The load scenario, or null to skip it. */
+  load: { instances: number; perSecond: number; seconds: number } | null;
+}
+
+// ---- targets that fail as real ones do -----------------------------------------------------
+
+/** A target that answers as `fault` decides, and counts the events it took (answered 2xx). */
+async function target(name: string, fault: (n: number) => SinkReply): Promise<{ name: string; sink: Sink; took: Map<string, number> }> {
+  const took = new Map<string, number>();
+  let n = 0;
+  const sink = await startSink((request) => {
+    const reply = fault(n++);
+    if (!reply.hang && !reply.drop && (reply.status ?? 200) < 300) {
+      const id = String(request.headers['webhook-id']);
+      took.set(id, (took.get(id) ?? 0) + 1);
+    }
+    return reply;
+  });
+  return { name, sink, took };
+}
+
+/** A pseudo-random sequence with a seed, so that a run can be repeated. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+async function faultyTargets(seed: number) {
+  const roll = random(seed);
+  const outageStart = Date.now() + 1_000;
+  return Promise.all([
+    target('flaky', () => (roll() < 0.3 ? { status: 500, body: 'flaky' } : { status: 200 })),
+    target('limited', () => (roll() < 0.2 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 })),
+    target('unreliable', () => {
+      const r = roll();
+      if (r < 0.05) return { hang: true }; // past the 500 ms timeout
+      if (r < 0.1) return { drop: true }; // connection closed without an answer
+      return { status: 200 };
+    }),
+    target('outage', () => (Date.now() > outageStart && Date.now() < outageStart + 2_000 ? { status: 503 } : { status: 200 })),
+  ]);
+}
+
+function relayConfig(targets: { name: string; sink: Sink }[]): ConfigInput {
+  return {
+    instances: { '*': { token: TOKEN } },
+    targets: targets.map((t) => ({ name: t.name, url: t.sink.url, timeoutMs: 500, retry: Array(50).fill('200ms'), concurrency: 10 })),
+  };
+}
+
+// ---- Green API's side -------------------------------------------------------------------------
+
+const text = fixture('incomingMessageReceived.textMessage.json').json;
+
+/**
+ * Sends `count` notifications for each instance, one at a time per instance, each resent until
+ * the relay answers 200; returns the event ids the relay accepted. `url()` may change (restarts).
+ */
+async function playGreenApi(url: () => string, instances: number, count: number, perSecond = 0): Promise<{ sent: number; resent: number; accepted: Set<string> }> {
+  const accepted = new Set<string>();
+  let sent = 0;
+  let resent = 0;
+  await Promise.all(
+    Array.from({ length: instances }, async (_, instance) => {
+      const started = Date.now();
+      for (let i = 0; i < count; i++) {
+        if (perSecond > 0) {
+          const due = started + (i * 1000) / perSecond;
+          if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+        }
+        const body = JSON.stringify({ ...text, idMessage: `PROOF-${instance}-${i}`, instanceData: { idInstance: 1101000000 + instance, wid: '1@c.us', typeInstance: 'whatsapp' } });
+        sent++;
+        for (;;) {
+          try {
+            const response = await fetch(`${url()}/webhook`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) });
+            const answer = (await response.json()) as { id?: string };
+            if (response.status === 200 && answer.id) {
+              accepted.add(answer.id);
+              break;
+            }
+          } catch {
+            // the relay is down or restarting: as Green API does, try again
+          }
+          resent++;
+          await new Promise((resolve) => setTimeout(resolve, RESEND_MS));
+        }
+      }
+    }),
+  );
+  return { sent, resent, accepted };
+}
+
+/** Waits until every accepted event reached every target, or the deadline; then the tally. */
+async function tally(scenario: string, started: number, { sent, resent, accepted }: Awaited<ReturnType<typeof playGreenApi>>, targets: { name: string; took: Map<string, number> }[], timeoutMs = 120_000): Promise<ScenarioResult> {
+  const deadline = Date.now() + timeoutMs;
+  const missing = () => targets.reduce((sum, t) => sum + [...accepted].filter((id) => !t.took.has(id)).length, 0);
+  while (missing() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  const delivered = Object.fromEntries(targets.map((t) => [t.name, [...accepted].filter((id) => t.took.has(id)).length]));
+  const duplicates = targets.reduce((sum, t) => sum + [...t.took.values()].reduce((extra, n) => extra + n - 1, 0), 0);
+  return { scenario, sent, resent, accepted: accepted.size, delivered, duplicates, lost: missing(), seconds: (Date.now() - started) / 1000 };
+}
+
+// ---- the relay as a process, to be killed ----------------------------------------------------------
+
+async function startRelayProcess(config: ConfigInput, dataDir: string, port: number): Promise<ChildProcess> {
+  writeFileSync(join(dataDir, 'relay.config.json'), JSON.stringify(config));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtimes/node.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, RELAY_CONFIG: join(dataDir, 'relay.config.json'), RELAY_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the relay did not start');
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+// ---- the scenarios ---------------------------------------------------------------------------------------
+
+/** SIGKILL at random moments while notifications and deliveries are under way, then restart. */
+async function killScenario(options: ProofOptions): Promise<ScenarioResult> {
+  const targets = await faultyTargets(1);
+  const dataDir = mkdtempSync(join(tmpdir(), 'proof-kill-'));
+  const port = await freePort();
+  const config = relayConfig(targets);
+  let child = await startRelayProcess(config, dataDir, port);
+  const started = Date.now();
+  const roll = random(7);
+  const sending = playGreenApi(() => `http://127.0.0.1:${port}`, options.instances, options.perInstance);
+  for (let k = 0; k < options.kills; k++) {
+    await new Promise((resolve) => setTimeout(resolve, 300 + roll() * 700));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    child = await startRelayProcess(config, dataDir, port);
+  }
+  const result = await tally(`relay killed with SIGKILL ×${options.kills}, faulty targets`, started, await sending, targets);
+  child.kill('SIGKILL');
+  for (const t of targets) await t.sink.close();
+  return result;
+}
+
+/** The store fails (SQLITE_FULL: the database may not grow) for a while, then recovers. */
+async function storeScenario(options: ProofOptions): Promise<ScenarioResult> {
+  const targets = await faultyTargets(2);
+  const relay = await startNodeRelay({
+    config: validateConfig(relayConfig(targets), {}),
+    dataDir: mkdtempSync(join(tmpdir(), 'proof-store-')),
+    port: 0,
+    hostname: '127.0.0.1',
+    logger: createJsonLogger(() => {}),
+  });
+  const started = Date.now();
+  const sending = playGreenApi(() => relay.url, options.instances, options.perInstance);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  relay.db.exec('PRAGMA max_page_count = 1');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  relay.db.exec('PRAGMA max_page_count = 1073741823');
+  const result = await tally('store full for 1.5 s (503s), then recovered', started, await sending, targets);
+  await relay.close(100);
+  for (const t of targets) await t.sink.close();
+  return result;
+}
+
+/** Many instances at Green API's pace, three targets each. */
+async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<ScenarioResult> {
+  const targets = await Promise.all(['a', 'b', 'c'].map((name) => target(name, () => ({ status: 200 }))));
+  const relay = await startNodeRelay({
+    config: validateConfig(relayConfig(targets), {}),
+    dataDir: mkdtempSync(join(tmpdir(), 'proof-load-')),
+    port: 0,
+    hostname: '127.0.0.1',
+    logger: createJsonLogger(() => {}),
+  });
+  const started = Date.now();
+  const sending = await playGreenApi(() => relay.url, load.instances, load.perSecond * load.seconds, load.perSecond);
+  const result = await tally(`load: ${load.instances} instances × ${load.perSecond}/s for ${load.seconds} s, 3 targets`, started, sending, targets, 600_000);
+  await relay.close(100);
+  for (const t of targets) await t.sink.close();
+  return result;
+}
+
+export async function runProof(options: ProofOptions): Promise<ScenarioResult[]> {
+  const results = [await killScenario(options), await storeScenario(options)];
+  if (options.load) results.push(await loadScenario(options.load));
+  return results;
+}
+
+export function proofTable(results: ScenarioResult[]): string {
+  const rows = results.map((r) => `| ${r.scenario} | ${r.sent} | ${r.resent} | ${r.accepted} | ${Object.entries(r.delivered).map(([t, n]) => `${t} ${n}`).join(', ')} | ${r.duplicates} | **${r.lost}** | ${r.seconds.toFixed(1)} |`);
+  return ['| scenario | notifications | resent | accepted | delivered per target | duplicates | lost | seconds |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+}

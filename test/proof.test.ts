@@ -1,0 +1,14 @@
+// The short form of `npm run proof`: a few hundred notifications, two SIGKILLs, faulty targets and
+// a store that fills up for a while. Every accepted event must reach every target.
+import { expect, it } from 'vitest';
+import { proofTable, runProof } from '../scripts/proof/harness.ts';
+
+it('loses no accepted notification through kills, faulty targets and a full disk', async () => {
+  const results = await runProof({ instances: 4, perInstance: 50, kills: 2, load: null });
+  console.log(proofTable(results));
+  for (const result of results) {
+    expect(result.accepted, result.scenario).toBe(result.sent);
+    expect(result.lost, result.scenario).toBe(0);
+  }
+  expect(results[1]!.resent, 'the full store refused notifications with 503').toBeGreaterThan(0);
+}, 240_000);
