@@ -74,6 +74,7 @@ const TargetSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(180_000).default(10_000).describe('Per-attempt timeout.'),
   retry: z.array(duration).max(50).default(DEFAULT_RETRY).describe('Delays between attempts; its length is the number of retries.'),
   concurrency: z.number().int().min(1).max(256).default(10).describe('Deliveries in flight to this target at once.'),
+  ordering: z.enum(['none', 'per-chat']).default('none').describe('per-chat: the events of one chat reach this target one at a time, in the order Green API sent them.'),
 });
 
 export const ConfigSchema = z
@@ -113,6 +114,8 @@ export interface TargetConfig {
   /** Delay before retry n+1, in ms; `retryMs.length` retries in all. */
   retryMs: number[];
   concurrency: number;
+  /** `per-chat`: one delivery at a time per chat, in order; a dead one no longer holds its chat. */
+  ordering: 'none' | 'per-chat';
 }
 
 /** A pushed instance has a token; a pulled one has its API credentials and no token. */

@@ -1,5 +1,6 @@
 // The short form of `npm run proof`: a few hundred notifications, two SIGKILLs, faulty targets and
-// a store that fills up for a while. Every accepted event must reach every target.
+// a store that fills up for a while. Every accepted event must reach every target, and the
+// per-chat ordered target must take each chat's events in order.
 import { expect, it } from 'vitest';
 import { proofTable, runProof } from '../scripts/proof/harness.ts';
 
@@ -9,6 +10,7 @@ it('loses no accepted notification through kills, faulty targets and a full disk
   for (const result of results) {
     expect(result.accepted, result.scenario).toBe(result.sent);
     expect(result.lost, result.scenario).toBe(0);
+    expect(result.outOfOrder, `${result.scenario}: per-chat order`).toBe(0);
   }
   expect(results[1]!.resent, 'the full store refused notifications with 503').toBeGreaterThan(0);
 }, 240_000);

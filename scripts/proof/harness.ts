@@ -28,6 +28,8 @@ export interface ScenarioResult {
   delivered: Record<string, number>;
   duplicates: number;
   lost: number;
+  /** Events the per-chat ordered target first received before an older one of the same chat. */
+  outOfOrder: number;
   seconds: number;
 }
 
@@ -42,19 +44,43 @@ export interface ProofOptions {
 
 // ---- targets that fail as real ones do -----------------------------------------------------
 
-/** A target that answers as `fault` decides, and counts the events it took (answered 2xx). */
-async function target(name: string, fault: (n: number) => SinkReply): Promise<{ name: string; sink: Sink; took: Map<string, number> }> {
+interface Target {
+  name: string;
+  sink: Sink;
+  /** Event id -> how many times it was taken (answered 2xx). */
+  took: Map<string, number>;
+  /** The message ids in the order they were first taken. */
+  firstTaken: string[];
+  perChat: boolean;
+}
+
+/** A target that answers as `fault` decides, and notes what it took. */
+async function target(name: string, fault: (n: number) => SinkReply, perChat = false): Promise<Target> {
   const took = new Map<string, number>();
+  const firstTaken: string[] = [];
   let n = 0;
   const sink = await startSink((request) => {
     const reply = fault(n++);
     if (!reply.hang && !reply.drop && (reply.status ?? 200) < 300) {
       const id = String(request.headers['webhook-id']);
+      if (!took.has(id)) firstTaken.push((JSON.parse(request.body.toString()) as { data: { message: { id: string } } }).data.message.id);
       took.set(id, (took.get(id) ?? 0) + 1);
     }
     return reply;
   });
-  return { name, sink, took };
+  return { name, sink, took, firstTaken, perChat };
+}
+
+/** Messages are PROOF-<instance>-<n>, one chat per instance: count where n goes backwards. */
+function inversions(firstTaken: string[]): number {
+  const last = new Map<string, number>();
+  let count = 0;
+  for (const id of firstTaken) {
+    const [, instance, n] = /^PROOF-(\d+)-(\d+)$/.exec(id)!;
+    if (Number(n) < (last.get(instance!) ?? -1)) count++;
+    last.set(instance!, Math.max(Number(n), last.get(instance!) ?? -1));
+  }
+  return count;
 }
 
 /** A pseudo-random sequence with a seed, so that a run can be repeated. */
@@ -79,13 +105,21 @@ async function faultyTargets(seed: number) {
       return { status: 200 };
     }),
     target('outage', () => (Date.now() > outageStart && Date.now() < outageStart + 2_000 ? { status: 503 } : { status: 200 })),
+    target('ordered', () => (roll() < 0.3 ? { status: 500 } : { status: 200 }), true),
   ]);
 }
 
-function relayConfig(targets: { name: string; sink: Sink }[]): ConfigInput {
+function relayConfig(targets: Target[]): ConfigInput {
   return {
     instances: { '*': { token: TOKEN } },
-    targets: targets.map((t) => ({ name: t.name, url: t.sink.url, timeoutMs: 500, retry: Array(50).fill('200ms'), concurrency: 10 })),
+    targets: targets.map((t) => ({
+      name: t.name,
+      url: t.sink.url,
+      timeoutMs: 500,
+      retry: Array(50).fill('200ms'),
+      concurrency: 10,
+      ordering: t.perChat ? ('per-chat' as const) : ('none' as const),
+    })),
   };
 }
 
@@ -132,13 +166,14 @@ async function playGreenApi(url: () => string, instances: number, count: number,
 }
 
 /** Waits until every accepted event reached every target, or the deadline; then the tally. */
-async function tally(scenario: string, started: number, { sent, resent, accepted }: Awaited<ReturnType<typeof playGreenApi>>, targets: { name: string; took: Map<string, number> }[], timeoutMs = 120_000): Promise<ScenarioResult> {
+async function tally(scenario: string, started: number, { sent, resent, accepted }: Awaited<ReturnType<typeof playGreenApi>>, targets: Target[], timeoutMs = 120_000): Promise<ScenarioResult> {
   const deadline = Date.now() + timeoutMs;
   const missing = () => targets.reduce((sum, t) => sum + [...accepted].filter((id) => !t.took.has(id)).length, 0);
   while (missing() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   const delivered = Object.fromEntries(targets.map((t) => [t.name, [...accepted].filter((id) => t.took.has(id)).length]));
   const duplicates = targets.reduce((sum, t) => sum + [...t.took.values()].reduce((extra, n) => extra + n - 1, 0), 0);
-  return { scenario, sent, resent, accepted: accepted.size, delivered, duplicates, lost: missing(), seconds: (Date.now() - started) / 1000 };
+  const outOfOrder = targets.filter((t) => t.perChat).reduce((sum, t) => sum + inversions(t.firstTaken), 0);
+  return { scenario, sent, resent, accepted: accepted.size, delivered, duplicates, lost: missing(), outOfOrder, seconds: (Date.now() - started) / 1000 };
 }
 
 // ---- the relay as a process, to be killed ----------------------------------------------------------
@@ -243,6 +278,8 @@ export async function runProof(options: ProofOptions): Promise<ScenarioResult[]>
 }
 
 export function proofTable(results: ScenarioResult[]): string {
-  const rows = results.map((r) => `| ${r.scenario} | ${r.sent} | ${r.resent} | ${r.accepted} | ${Object.entries(r.delivered).map(([t, n]) => `${t} ${n}`).join(', ')} | ${r.duplicates} | **${r.lost}** | ${r.seconds.toFixed(1)} |`);
-  return ['| scenario | notifications | resent | accepted | delivered per target | duplicates | lost | seconds |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const rows = results.map(
+    (r) => `| ${r.scenario} | ${r.sent} | ${r.resent} | ${r.accepted} | ${Object.entries(r.delivered).map(([t, n]) => `${t} ${n}`).join(', ')} | ${r.duplicates} | **${r.lost}** | ${r.outOfOrder} | ${r.seconds.toFixed(1)} |`,
+  );
+  return ['| scenario | notifications | resent | accepted | delivered per target | duplicates | lost | out of order | seconds |', '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }

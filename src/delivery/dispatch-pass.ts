@@ -34,7 +34,10 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
       const open = lanes.filter((lane) => !lane.drained && lane.inFlight < lane.cap);
       if (open.length === 0) return;
       const lane = open[turn++ % open.length]!;
-      const [delivery] = await store.claim([{ target: lane.target.name, limit: 1, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS }], now());
+      const [delivery] = await store.claim(
+        [{ target: lane.target.name, limit: 1, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS, perChat: lane.target.ordering === 'per-chat' }],
+        now(),
+      );
       if (!delivery) {
         lane.drained = true;
         continue;

@@ -78,7 +78,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     try {
       const requests = lanes
         .filter((lane) => lane.inFlight < lane.target.concurrency)
-        .map((lane) => ({ target: lane.target.name, limit: lane.target.concurrency - lane.inFlight, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS }));
+        .map((lane) => ({
+          target: lane.target.name,
+          limit: lane.target.concurrency - lane.inFlight,
+          leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS,
+          perChat: lane.target.ordering === 'per-chat',
+        }));
       if (requests.length > 0) {
         const claimed = await store.claim(requests, now());
         for (const delivery of claimed) attempt(lanes.find((lane) => lane.target.name === delivery.target)!, delivery);

@@ -8,6 +8,7 @@
 //   ['due', target, at, id]        pending, by due time (a lease is a due time too)
 //   ['leased', target, id]         in flight               ['dead', target, id]           dead letters
 //   ['a', id, startedAt, n]        attempts                ['q', n] / ['qb', n, i]        quarantine
+//   ['cq', target, chat, receivedAt, id]   pending deliveries of a chat, oldest first (per-chat ordering)
 import { preview } from '../event-preview.ts';
 import type {
   AttemptRecord,
@@ -52,6 +53,10 @@ interface EventRecord {
 interface DeliveryRecord {
   eventId: string;
   target: string;
+  /** instance/chat id, or null: the order key of per-chat ordering, with `position`. */
+  chat: string | null;
+  /** When its event was received: its place in its chat's order. */
+  position: number;
   status: DeliveryStatus;
   series: number;
   attempts: number;
@@ -124,7 +129,9 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       if (old?.status === 'pending') op.delete(['due', target, old.nextAt, eventId]);
       if (old?.leased) op.delete(['leased', target, eventId]);
       if (old?.status === 'dead') op.delete(['dead', target, eventId]);
+      if (old?.status === 'pending' && old.chat !== null) op.delete(['cq', target, old.chat, old.position, eventId]);
       if (next.status === 'pending') op.set(['due', target, next.nextAt, eventId], true);
+      if (next.status === 'pending' && next.chat !== null) op.set(['cq', target, next.chat, next.position, eventId], true);
       if (next.leased) op.set(['leased', target, eventId], true);
       if (next.status === 'dead') op.set(['dead', target, eventId], true);
       op.set(key, next);
@@ -165,11 +172,31 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     deliveries: await deliveriesOf(record.id),
   });
 
-  async function makeDue(eventId: string, target: string, now: number): Promise<boolean> {
-    return updateDelivery(eventId, target, (d) => {
+  async function makeDue(record: EventRecord, target: string, now: number): Promise<boolean> {
+    return updateDelivery(record.id, target, (d) => {
       if (d?.leased) return null;
-      return { eventId, target, status: 'pending', series: d ? d.series + 1 : 0, attempts: 0, nextAt: now, leased: false, lastStatus: d?.lastStatus ?? null, lastError: d?.lastError ?? null, updatedAt: now };
+      return {
+        eventId: record.id,
+        target,
+        chat: chatOf(record),
+        position: record.receivedAt,
+        status: 'pending',
+        series: d ? d.series + 1 : 0,
+        attempts: 0,
+        nextAt: now,
+        leased: false,
+        lastStatus: d?.lastStatus ?? null,
+        lastError: d?.lastError ?? null,
+        updatedAt: now,
+      };
     });
+  }
+
+  /** True when no older delivery of its chat is pending for this target. */
+  async function firstOfItsChat(d: DeliveryRecord): Promise<boolean> {
+    if (d.chat === null) return true;
+    for await (const { key } of kv.list({ prefix: ['cq', d.target, d.chat] }, { limit: 1 })) return key[4] === d.eventId;
+    return true;
   }
 
   return {
@@ -202,9 +229,11 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         };
         const op = kv.atomic().check({ key, versionstamp: existing.versionstamp }).set(key, record).set(['t', event.receivedAt, event.id], true);
         if (seen) op.delete(['t', seen.receivedAt, event.id]);
+        const chat = chatOf(record);
         for (const target of event.targets) {
-          const delivery: DeliveryRecord = { eventId: event.id, target, status: 'pending', series: 0, attempts: 0, nextAt: event.receivedAt, leased: false, lastStatus: null, lastError: null, updatedAt: event.receivedAt };
+          const delivery: DeliveryRecord = { eventId: event.id, target, chat, position: event.receivedAt, status: 'pending', series: 0, attempts: 0, nextAt: event.receivedAt, leased: false, lastStatus: null, lastError: null, updatedAt: event.receivedAt };
           op.set(['d', event.id, target], delivery).set(['due', target, event.receivedAt, event.id], true);
+          if (chat !== null) op.set(['cq', target, chat, event.receivedAt, event.id], true);
         }
         if ((await op.commit()).ok) return 'accepted';
       }
@@ -221,9 +250,15 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
     async claim(requests, now) {
       const claimed: ClaimedDelivery[] = [];
-      for (const { target, limit, leaseMs } of requests) {
-        for (const { key } of await collect({ start: ['due', target], end: ['due', target, now + 1] }, { limit })) {
+      for (const { target, limit, leaseMs, perChat } of requests) {
+        let taken = 0;
+        for await (const { key } of kv.list({ start: ['due', target], end: ['due', target, now + 1] })) {
+          if (taken === limit) break;
           const eventId = key[3] as string;
+          if (perChat) {
+            const { value } = await kv.get<DeliveryRecord>(['d', eventId, target]);
+            if (!value || !(await firstOfItsChat(value))) continue;
+          }
           let attempt = 0;
           const won = await updateDelivery(eventId, target, (d) => {
             if (!d || d.status !== 'pending' || d.nextAt > now) return null;
@@ -232,7 +267,10 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           });
           const event = won ? await loadEvent(eventId) : null;
           // A KV delivery is named by its event and target; the numeric id is the SQL store's row.
-          if (event) claimed.push({ id: 0, eventId, target, attempt, attributes: event.attributes, data: event.data, body: event.body });
+          if (event) {
+            claimed.push({ id: 0, eventId, target, attempt, attributes: event.attributes, data: event.data, body: event.body });
+            taken++;
+          }
         }
       }
       return claimed;
@@ -324,15 +362,19 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     },
 
     async replay(eventId, targets, now) {
-      if (!(await kv.get(['e', eventId])).value) return 0;
+      const { value: record } = await kv.get<EventRecord>(['e', eventId]);
+      if (!record) return 0;
       let count = 0;
-      for (const target of targets) if (await makeDue(eventId, target, now)) count++;
+      for (const target of targets) if (await makeDue(record, target, now)) count++;
       return count;
     },
 
     async replayDead(target, now) {
       let count = 0;
-      for (const { key } of await collect({ prefix: ['dead', target] })) if (await makeDue(key[2] as string, target, now)) count++;
+      for (const { key } of await collect({ prefix: ['dead', target] })) {
+        const { value: record } = await kv.get<EventRecord>(['e', key[2] as string]);
+        if (record && (await makeDue(record, target, now))) count++;
+      }
       return count;
     },
 
@@ -380,4 +422,9 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
 function quarantineSummary(q: QuarantineRecord): QuarantineSummary {
   return { id: `q${q.n}`, receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.bytes, releasedAs: q.releasedAs };
+}
+
+/** The chat an event's per-chat ordering follows: its instance and subject. */
+function chatOf(record: Pick<EventRecord, 'instance' | 'subject'>): string | null {
+  return record.subject === null ? null : `${record.instance}/${record.subject}`;
 }

@@ -217,8 +217,8 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
           const exists = db.all('SELECT 1 FROM deliveries WHERE event_id = ? AND target = ?', [eventId, target]).length > 0;
           if (!exists) {
             count += db.run(
-              `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
-               SELECT id, ?, 'pending', ?, ? FROM events WHERE id = ?`,
+              `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
+               SELECT id, ?, CASE WHEN subject IS NULL THEN NULL ELSE instance || '/' || subject END, 'pending', ?, ? FROM events WHERE id = ?`,
               [target, now, now, eventId],
             );
           }

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   event_id    TEXT NOT NULL,
   target      TEXT NOT NULL,
+  chat        TEXT,                       -- instance/chat id, for per-chat ordering
   status      TEXT NOT NULL,              -- pending | delivered | dead
   series      INTEGER NOT NULL DEFAULT 0, -- replays so far
   attempts    INTEGER NOT NULL DEFAULT 0, -- attempts made in this series
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (target, next_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+CREATE INDEX IF NOT EXISTS deliveries_chat ON deliveries (target, chat, id) WHERE status = 'pending';
 
 CREATE TABLE IF NOT EXISTS attempts (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -95,9 +97,9 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     );
     if (event.targets.length > 0) {
       db.run(
-        `INSERT INTO deliveries (event_id, target, status, next_at, updated_at)
-         SELECT ?, value, 'pending', ?, ? FROM json_each(?)`,
-        [event.id, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
+        `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
+         SELECT ?, value, ?, 'pending', ?, ? FROM json_each(?)`,
+        [event.id, event.subject === null ? null : `${event.instance}/${event.subject}`, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
       );
     }
     return 'accepted';
@@ -134,11 +136,17 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     },
 
     async claim(requests, now) {
-      return db.transaction(() => requests.flatMap(({ target, limit, leaseMs }) => {
+      return db.transaction(() => requests.flatMap(({ target, limit, leaseMs, perChat }) => {
+        // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
+        // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
+        const inOrder = perChat
+          ? `AND (d.chat IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
+               WHERE p.target = d.target AND p.chat = d.chat AND p.status = 'pending' AND p.id < d.id))`
+          : '';
         const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
           `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
            FROM deliveries d JOIN events e ON e.id = d.event_id
-           WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ?
+           WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${inOrder}
            ORDER BY d.next_at, d.id LIMIT ?`,
           [target, now, limit],
         );

@@ -44,6 +44,8 @@ export interface ClaimRequest {
   target: string;
   limit: number;
   leaseMs: number;
+  /** Only the oldest pending delivery of each chat (per-chat ordering). */
+  perChat?: boolean;
 }
 
 export interface AttemptRecord {

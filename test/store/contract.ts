@@ -205,6 +205,24 @@ export const STORE_CONTRACT: StoreCase[] = [
     },
   },
   {
+    name: 'with per-chat ordering, claims only the oldest pending delivery of each chat, and a dead one lets the next go',
+    async run(store) {
+      const first = event({ targets: ['o'], subject: 'x@c.us', receivedAt: T0 });
+      const second = event({ targets: ['o'], subject: 'x@c.us', receivedAt: T0 + 1 });
+      const other = event({ targets: ['o'], subject: 'y@c.us', receivedAt: T0 + 2 });
+      for (const e of [first, second, other]) await store.ingest(e);
+      const ordered = (now: number) => store.claim([{ target: 'o', limit: 10, leaseMs: LEASE, perChat: true }], now);
+      const claimed = await ordered(T0 + 10);
+      assert.deepEqual(claimed.map((d) => d.eventId).sort(), [first.id, other.id].sort());
+      await store.record(attempt(claimed.find((d) => d.eventId === first.id)!, 'retry', T0 + 10, T0 + 1_000));
+      assert.deepEqual(await ordered(T0 + 20), [], 'the second waits for the first, which waits for its retry');
+      const [retried] = await ordered(T0 + 1_000);
+      assert.equal(retried!.eventId, first.id);
+      await store.record(attempt(retried!, 'dead', T0 + 1_000));
+      assert.deepEqual((await ordered(T0 + 1_001)).map((d) => d.eventId), [second.id]);
+    },
+  },
+  {
     name: 'counts deliveries and attempts per target',
     async run(store) {
       await store.ingest(event({ targets: ['stats'] }));
