@@ -40,15 +40,8 @@ export interface KvAtomic {
 export type KvKey = readonly (string | number | bigint | boolean | symbol | Uint8Array)[];
 type KvSelector = { prefix: KvKey } | { prefix: KvKey; start: KvKey } | { prefix: KvKey; end: KvKey } | { start: KvKey; end: KvKey };
 
-interface EventRecord {
-  id: string;
-  instance: string;
-  type: string;
-  subject: string | null;
-  receivedAt: number;
-  duplicates: number;
-  preview: string | null;
-}
+/** What the event's key holds: its summary without the deliveries, which have keys of their own. */
+type EventRecord = Omit<EventSummary, 'deliveries'>;
 
 interface DeliveryRecord {
   eventId: string;
@@ -161,16 +154,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     }));
   }
 
-  const summary = async (record: EventRecord): Promise<EventSummary> => ({
-    id: record.id,
-    instance: record.instance,
-    type: record.type,
-    subject: record.subject,
-    receivedAt: record.receivedAt,
-    duplicates: record.duplicates,
-    preview: record.preview,
-    deliveries: await deliveriesOf(record.id),
-  });
+  const summary = async (record: EventRecord): Promise<EventSummary> => ({ ...record, deliveries: await deliveriesOf(record.id) });
 
   async function makeDue(record: EventRecord, target: string, now: number): Promise<boolean> {
     return updateDelivery(record.id, target, (d) => {

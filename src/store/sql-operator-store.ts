@@ -68,6 +68,17 @@ const deliveryState = (row: DeliveryRow): DeliveryState => ({
   updatedAt: row.updated_at,
 });
 
+const eventSummary = (row: EventRow, deliveries: DeliveryState[]): EventSummary => ({
+  id: row.id,
+  instance: row.instance,
+  type: row.type,
+  subject: row.subject,
+  receivedAt: row.received_at,
+  duplicates: row.duplicates,
+  preview: preview(row),
+  deliveries,
+});
+
 const quarantineSummary = (row: QuarantineRow): QuarantineSummary => ({
   id: `q${row.id}`,
   receivedAt: row.received_at,
@@ -145,18 +156,7 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       const deliveries = deliveriesOf(page.map((row) => row.id));
       const last = page.at(-1);
       return {
-        items: page.map(
-          (row): EventSummary => ({
-            id: row.id,
-            instance: row.instance,
-            type: row.type,
-            subject: row.subject,
-            receivedAt: row.received_at,
-            duplicates: row.duplicates,
-            preview: preview(row),
-            deliveries: deliveries.get(row.id) ?? [],
-          }),
-        ),
+        items: page.map((row) => eventSummary(row, deliveries.get(row.id) ?? [])),
         next: rows.length > query.limit && last ? encodeCursor(last.received_at, last.id) : null,
       };
     },
@@ -181,14 +181,7 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
         [id],
       );
       return {
-        id: row.id,
-        instance: row.instance,
-        type: row.type,
-        subject: row.subject,
-        receivedAt: row.received_at,
-        duplicates: row.duplicates,
-        preview: preview(row),
-        deliveries: deliveriesOf([id]).get(id) ?? [],
+        ...eventSummary(row, deliveriesOf([id]).get(id) ?? []),
         attributes: row.attributes,
         data: row.data,
         body: row.body,
