@@ -1,12 +1,30 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // test/deno/ is Deno's own suite (`deno task test`).
-    exclude: ['test/deno/**', 'node_modules/**'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          // test/deno/ is Deno's own suite (`deno task test`); test/workers/ runs inside workerd.
+          exclude: ['test/deno/**', 'test/workers/**', 'node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            // The contract asserts with node:assert; the Worker itself does not need node compatibility.
+            miniflare: { compatibilityFlags: ['nodejs_compat'], bindings: { GREEN_API_TOKEN: 'workers-test-token' } },
+          }),
+        ],
+        test: { name: 'workers', include: ['test/workers/**/*.test.ts'], testTimeout: 30_000 },
+      },
+    ],
   },
 });
