@@ -31,6 +31,7 @@ describe('parseConfig', () => {
       timeoutMs: 10_000,
       retryMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
       concurrency: 10,
+      ordering: 'none',
     });
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
     expect(config.dedupWindowMs).toBe(48 * 3_600_000);
