@@ -56,7 +56,8 @@ export function createRelay(ports: RelayPorts): Relay {
     onAccepted: (event: RelayEvent, targets: string[]) => {
       if (targets.length > 0) ports.onDue?.();
       ports.onAccepted?.(event, targets);
-      live.publish('event', summaryJson({
+      live.publish('event', () =>
+        summaryJson({
         id: event.id,
         instance: event.greenapiinstance,
         type: event.type,
@@ -65,11 +66,12 @@ export function createRelay(ports: RelayPorts): Relay {
         duplicates: 0,
         preview: preview({ kind: event.data.message?.kind ?? null, text: event.data.message?.text ?? null, status: event.data.status?.value ?? null, state: event.data.state }),
         deliveries: targets.map((target) => ({ target, status: 'pending', attempts: 0, series: 0, leased: false, nextAt: null, lastStatus: null, lastError: null, updatedAt: now() })),
-      }));
+        }),
+      );
     },
   };
-  const receive = createReceiver(receiverDeps);
   const ingestor = createIngestor(receiverDeps);
+  const receive = createReceiver(receiverDeps, ingestor);
   const admin = createAdminAuth(config.admin.token, sha256, ports.clientAddress);
   const matchTargets = createTargetMatcher(config.targets);
   const operations = createOperations({ config, store, ingestor, matchTargets, logger, now, onDue: ports.onDue });

@@ -112,10 +112,9 @@ export function createIngestor(deps: ReceiverDeps): Ingestor {
   };
 }
 
-export function createReceiver(deps: ReceiverDeps): (request: Request) => Promise<Response> {
+export function createReceiver(deps: ReceiverDeps, ingestor: Ingestor = createIngestor(deps)): (request: Request) => Promise<Response> {
   const { config, store, logger, now, metrics } = deps;
   const checkToken = createTokenChecker(config.instances, deps.sha256 ?? webCryptoSha256);
-  const ingestor = createIngestor(deps);
   const maxBodyBytes = config.limits.maxBodyBytes;
 
   const unauthorized = (why: string, instance: string | null = null) => {

@@ -4,7 +4,8 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 
 export interface LiveFeed {
-  publish(name: string, data: unknown): void;
+  /** Sends `data()` to every subscriber; with none, `data` is not even called. */
+  publish(name: string, data: () => unknown): void;
   /** The SSE response for one subscriber; it ends when the client goes away. */
   stream(c: Context): Response;
 }
@@ -17,7 +18,7 @@ export function createLiveFeed(): LiveFeed {
   return {
     publish(name, data) {
       if (subscribers.size === 0) return;
-      const json = JSON.stringify(data);
+      const json = JSON.stringify(data());
       for (const send of subscribers) send(name, json);
     },
     stream(c) {
