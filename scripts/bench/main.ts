@@ -4,7 +4,6 @@
 import autocannon from 'autocannon';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -12,6 +11,7 @@ import { Pool } from 'undici';
 import { Envelope } from '../../src/green-api/schema.ts';
 import { normalize } from '../../src/green-api/normalize.ts';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
+import { freePort } from '../../test/helpers/net.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'bench-token';
@@ -104,17 +104,6 @@ async function startSinks(count: number, ports: number[] = []): Promise<Sinks> {
     },
     stop: () => child.kill(),
   };
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    ports.push((server.address() as { port: number }).port);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-  return ports;
 }
 
 const relayConfig = (urls: string[], extra: object = {}) => ({
@@ -238,7 +227,8 @@ function normalization(): void {
 // ---- 4. memory -------------------------------------------------------------------------------------
 
 async function memory(): Promise<void> {
-  const ports = await freePorts(20);
+  const ports: number[] = [];
+  for (let i = 0; i < 20; i++) ports.push(await freePort());
   const urls = ports.map((port) => `http://127.0.0.1:${port}/hook`);
   // Targets are down (nothing listens); retries keep every delivery pending, none goes dead.
   const server = await startServer('relay', relayConfig(urls, { retry: Array(50).fill('2s') }));

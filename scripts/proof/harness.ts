@@ -3,8 +3,7 @@
 // relay while faults are thrown at it, then checks that every accepted event reached every target
 // at least once, and counts the duplicates. `npm run proof` runs every scenario at full size;
 // test/proof.test.ts runs a short form in `npm test`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config.ts';
@@ -12,9 +11,10 @@ import { createJsonLogger } from '../../src/log.ts';
 import { validateConfig } from '../../src/config.ts';
 import { startNodeRelay } from '../../src/runtimes/node-relay.ts';
 import { fixture } from '../../test/helpers/fixtures.ts';
+import { freePort } from '../../test/helpers/net.ts';
+import { spawnRelay } from '../../test/helpers/process.ts';
 import { startSink, type Sink, type SinkReply } from '../../test/helpers/sink.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'proof-token';
 /** Green API waits a minute before resending; the proof waits this long. */
 const RESEND_MS = 50;
@@ -176,34 +176,15 @@ async function tally(scenario: string, started: number, { sent, resent, accepted
   return { scenario, sent, resent, accepted: accepted.size, delivered, duplicates, lost: missing(), outOfOrder, seconds: (Date.now() - started) / 1000 };
 }
 
-// ---- the relay as a process, to be killed ----------------------------------------------------------
-
-async function startRelayProcess(config: ConfigInput, dataDir: string, port: number): Promise<ChildProcess> {
-  writeFileSync(join(dataDir, 'relay.config.json'), JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtimes/node.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, RELAY_CONFIG: join(dataDir, 'relay.config.json'), RELAY_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** The relay in this process, for scenarios that reach into its store rather than kill it. */
+function startInProcess(targets: Target[], name: string) {
+  return startNodeRelay({
+    config: validateConfig(relayConfig(targets), {}),
+    dataDir: mkdtempSync(join(tmpdir(), `proof-${name}-`)),
+    port: 0,
+    hostname: '127.0.0.1',
+    logger: createJsonLogger(() => {}),
   });
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
-    } catch {
-      // not yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('the relay did not start');
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 // ---- the scenarios ---------------------------------------------------------------------------------------
@@ -212,21 +193,21 @@ async function freePort(): Promise<number> {
 async function killScenario(options: ProofOptions): Promise<ScenarioResult> {
   const targets = await faultyTargets(1);
   const dataDir = mkdtempSync(join(tmpdir(), 'proof-kill-'));
-  const port = await freePort();
+  // The same port after every restart, as Green API keeps sending to the same URL.
+  const env = { PORT: String(await freePort()) };
   const config = relayConfig(targets);
-  let child = await startRelayProcess(config, dataDir, port);
+  let relay = await spawnRelay(config, dataDir, env);
   const started = Date.now();
   const roll = random(7);
-  const sending = playGreenApi(() => `http://127.0.0.1:${port}`, options.instances, options.perInstance);
+  const sending = playGreenApi(() => relay.url, options.instances, options.perInstance);
   for (let k = 0; k < options.kills; k++) {
     await new Promise((resolve) => setTimeout(resolve, 300 + roll() * 700));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    child = await startRelayProcess(config, dataDir, port);
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    relay = await spawnRelay(config, dataDir, env);
   }
   const result = await tally(`relay killed with SIGKILL ×${options.kills}, faulty targets`, started, await sending, targets);
-  child.kill('SIGKILL');
+  relay.child.kill('SIGKILL');
   for (const t of targets) await t.sink.close();
   return result;
 }
@@ -234,13 +215,7 @@ async function killScenario(options: ProofOptions): Promise<ScenarioResult> {
 /** The store fails (SQLITE_FULL: the database may not grow) for a while, then recovers. */
 async function storeScenario(options: ProofOptions): Promise<ScenarioResult> {
   const targets = await faultyTargets(2);
-  const relay = await startNodeRelay({
-    config: validateConfig(relayConfig(targets), {}),
-    dataDir: mkdtempSync(join(tmpdir(), 'proof-store-')),
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: createJsonLogger(() => {}),
-  });
+  const relay = await startInProcess(targets, 'store');
   const started = Date.now();
   const sending = playGreenApi(() => relay.url, options.instances, options.perInstance);
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -256,13 +231,7 @@ async function storeScenario(options: ProofOptions): Promise<ScenarioResult> {
 /** Many instances at Green API's pace, three targets each. */
 async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<ScenarioResult> {
   const targets = await Promise.all(['a', 'b', 'c'].map((name) => target(name, () => ({ status: 200 }))));
-  const relay = await startNodeRelay({
-    config: validateConfig(relayConfig(targets), {}),
-    dataDir: mkdtempSync(join(tmpdir(), 'proof-load-')),
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: createJsonLogger(() => {}),
-  });
+  const relay = await startInProcess(targets, 'load');
   const started = Date.now();
   const sending = await playGreenApi(() => relay.url, load.instances, load.perSecond * load.seconds, load.perSecond);
   const result = await tally(`load: ${load.instances} instances × ${load.perSecond}/s for ${load.seconds} s, 3 targets`, started, sending, targets, 600_000);

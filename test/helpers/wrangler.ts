@@ -1,8 +1,8 @@
 // The relay on workerd, as `wrangler dev` runs it: a child process on a free loopback port, with
 // the config in RELAY_CONFIG and state kept in a folder of the test's, so it survives a restart.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { ConfigInput } from '../../src/config.ts';
+import { freePort } from './net.ts';
 
 export interface WorkersRelay {
   url: string;
@@ -10,14 +10,6 @@ export interface WorkersRelay {
   output(): string;
   /** Ends wrangler and workerd at once (SIGKILL to the whole process group). */
   kill(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Starts `wrangler dev`; waits until /healthz answers 200 (or, with expectHealthy false, answers at all). */
