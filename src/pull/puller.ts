@@ -5,6 +5,7 @@
 // again and the store answers duplicate: nothing lost, nothing doubled downstream.
 import { z } from 'zod';
 import type { InstanceConfig } from '../config.ts';
+import { withDeadline } from '../deadline.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { parseNotification, UnprocessableNotification, type Ingestor } from '../receive.ts';
@@ -49,13 +50,15 @@ export function startPuller(deps: PullerDeps): Puller {
    * apiToken, so errors name the method, never the URL.
    */
   async function call(verb: 'GET' | 'DELETE', method: string, rest: string, timeoutMs: number): Promise<unknown> {
-    const response = await deps.fetch(`${api}/${method}/${pull.apiToken}${rest}`, {
-      method: verb,
-      signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(timeoutMs)]),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`);
-    return text.trim() === '' ? null : JSON.parse(text);
+    const signal = withDeadline(stopping.signal, timeoutMs);
+    try {
+      const response = await deps.fetch(`${api}/${method}/${pull.apiToken}${rest}`, { method: verb, signal });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`);
+      return text.trim() === '' ? null : JSON.parse(text);
+    } finally {
+      signal.clear();
+    }
   }
 
   /** Stores one notification: as an event, or in quarantine when it is not one. Throws when the store fails. */
