@@ -21,12 +21,13 @@ export function errorResponse(code: ErrorCode, message: string, headers?: Record
 export async function readBody(request: Request, max: number): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > max) return null;
-  if (!request.body) return new Uint8Array(0);
   if (Number.isInteger(declared)) {
-    // The HTTP layer holds the body to its declared length, so it can be read in one go.
+    // The HTTP layer holds the body to its declared length, so it can be read in one go. Asked
+    // before `request.body`, which on @hono/node-server would build a stream it then skips.
     const body = new Uint8Array(await request.arrayBuffer());
     return body.byteLength > max ? null : body;
   }
+  if (!request.body) return new Uint8Array(0);
 
   const chunks: Uint8Array[] = [];
   let size = 0;
