@@ -3,7 +3,7 @@
 import type { SqlDriver } from './sql-driver.ts';
 import { createBatcher, type Defer } from './batch.ts';
 import { createSqlOperatorStore } from './sql-operator-store.ts';
-import type { AttemptRecord, ClaimedDelivery, NewEvent, QuarantinedBody, Store } from './store.ts';
+import type { AttemptRecord, ClaimedDelivery, ClaimRequest, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -119,13 +119,48 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     );
   }
 
-  // Group commit: see batch.ts. A failed commit fails every write of its batch, none half-done.
-  const ingest = createBatcher((events: NewEvent[]) => db.transaction(() => events.map(ingestOne)), options.defer);
-  const record = createBatcher((attempts: AttemptRecord[]) => db.transaction(() => attempts.map(recordOne)), options.defer);
+  function claimAll(requests: ClaimRequest[], now: number): ClaimedDelivery[] {
+    return requests.flatMap(({ target, limit, leaseMs, perChat }) => {
+      // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
+      // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
+      const inOrder = perChat
+        ? `AND (d.chat IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
+             WHERE p.target = d.target AND p.chat = d.chat AND p.status = 'pending' AND p.id < d.id))`
+        : '';
+      const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
+        `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${inOrder}
+         ORDER BY d.next_at, d.id LIMIT ?`,
+        [target, now, limit],
+      );
+      if (rows.length === 0) return [];
+      db.run('UPDATE deliveries SET leased = 1, next_at = ? WHERE id IN (SELECT value FROM json_each(?))', [
+        now + leaseMs,
+        JSON.stringify(rows.map((row) => row.id)),
+      ]);
+      return rows.map(
+        (row): ClaimedDelivery => ({
+          id: row.id,
+          eventId: row.event_id,
+          target,
+          attempt: row.attempts + 1,
+          attributes: row.attributes,
+          data: row.data,
+          body: row.body,
+        }),
+      );
+    });
+  }
+
+  // Group commit (see batch.ts): the ingests, attempt records and claims of one event-loop turn
+  // share one transaction, so one wait for the disk. A failed commit fails every write of its
+  // batch, none half-done.
+  const write = createBatcher((jobs: (() => unknown)[]) => db.transaction(() => jobs.map((job) => job())), options.defer);
+  const inBatch = <T>(job: () => T) => write(job) as Promise<T>;
 
   return {
     ...createSqlOperatorStore(db),
-    ingest,
 
     async quarantine(q: QuarantinedBody) {
       const [row] = db.all<{ id: number }>(
@@ -135,41 +170,9 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
       return `q${row!.id}`;
     },
 
-    async claim(requests, now) {
-      return db.transaction(() => requests.flatMap(({ target, limit, leaseMs, perChat }) => {
-        // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
-        // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
-        const inOrder = perChat
-          ? `AND (d.chat IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
-               WHERE p.target = d.target AND p.chat = d.chat AND p.status = 'pending' AND p.id < d.id))`
-          : '';
-        const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
-          `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
-           FROM deliveries d JOIN events e ON e.id = d.event_id
-           WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${inOrder}
-           ORDER BY d.next_at, d.id LIMIT ?`,
-          [target, now, limit],
-        );
-        if (rows.length === 0) return [];
-        db.run('UPDATE deliveries SET leased = 1, next_at = ? WHERE id IN (SELECT value FROM json_each(?))', [
-          now + leaseMs,
-          JSON.stringify(rows.map((row) => row.id)),
-        ]);
-        return rows.map(
-          (row): ClaimedDelivery => ({
-            id: row.id,
-            eventId: row.event_id,
-            target,
-            attempt: row.attempts + 1,
-            attributes: row.attributes,
-            data: row.data,
-            body: row.body,
-          }),
-        );
-      }));
-    },
-
-    record,
+    ingest: (event) => inBatch(() => ingestOne(event)),
+    claim: (requests, now) => inBatch(() => claimAll(requests, now)),
+    record: (attempt) => inBatch(() => recordOne(attempt)),
 
     async releaseClaims(now) {
       return db.run("UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);

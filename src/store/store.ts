@@ -76,7 +76,7 @@ export interface AppStore extends OperatorStore {
 export interface Store extends AppStore {
   /**
    * Up to `limit` due deliveries of each target, oldest first, leased until `now + leaseMs` so
-   * that no one sends them again meanwhile. One call is one transaction.
+   * that no one sends them again meanwhile. A claim is all-or-nothing.
    */
   claim(requests: ClaimRequest[], now: number): Promise<ClaimedDelivery[]>;
   /** Records one attempt and moves its delivery on. */
