@@ -10,20 +10,21 @@ import type { Sender } from './send.ts';
 export interface AttemptDeps {
   store: Store;
   logger: Logger;
-  metrics?: Metrics;
+  metrics?: Pick<Metrics, 'attempted'>;
   now: () => number;
 }
 
 /**
- * Sends one claimed delivery and records the outcome. An attempt cancelled before any answer
- * (the relay is stopping) is not recorded: its lease keeps it, and the next start sends it again.
+ * Sends one claimed delivery and records the outcome; resolves with when it is due again if it
+ * is to be retried. An attempt cancelled before any answer (the relay is stopping) is not
+ * recorded: its lease keeps it, and the next start sends it again.
  */
-export async function runAttempt(target: TargetConfig, send: Sender, delivery: ClaimedDelivery, deps: AttemptDeps, cancel?: AbortSignal): Promise<void> {
+export async function runAttempt(target: TargetConfig, send: Sender, delivery: ClaimedDelivery, deps: AttemptDeps, cancel?: AbortSignal): Promise<number | null> {
   const { store, logger, now } = deps;
   const result = await send(delivery, cancel);
   if (cancel?.aborted && result.statusCode === null) {
     logger.info('delivery.interrupted', { eventId: delivery.eventId, target: delivery.target, attempt: delivery.attempt });
-    return;
+    return null;
   }
   const decision = decide(result, delivery.attempt, target.retryMs, now());
   const fields = {
@@ -52,8 +53,10 @@ export async function runAttempt(target: TargetConfig, send: Sender, delivery: C
     });
     if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
     else logger.info('delivery.attempt', fields);
+    return decision.nextAt;
   } catch (err) {
     // The lease runs out and the delivery is sent again: at least once, never lost.
     logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
+    return null;
   }
 }

@@ -25,7 +25,7 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
   const share = Math.max(1, Math.floor(deps.maxInFlight / targets.length));
   const lanes = targets.map((target) => ({ target, send: createSender(target, deps), inFlight: 0, drained: false, cap: Math.min(target.concurrency, share) }));
   const started = now();
-  const running = new Set<Promise<void>>();
+  const running = new Set<Promise<unknown>>();
   let turn = 0;
 
   /** Claims and starts attempts until the slots are full or no target has anything due. */

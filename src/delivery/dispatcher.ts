@@ -3,8 +3,9 @@
 // only ever fills its own slots and never delays another (contract §4).
 //
 // It runs as an in-process loop (Node, Deno), woken when an event is accepted or an attempt ends,
-// and by a timer for the next due retry. Wake-ups that come close together are served by one
-// claim, so under load each claim takes more deliveries instead of the store taking more claims.
+// and by a timer for the next due retry. While attempts are in flight, wake-ups are gathered for
+// a few milliseconds and served by one claim, so under load each claim takes more deliveries
+// instead of the store taking more claims.
 import type { TargetConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -18,7 +19,7 @@ export interface DispatcherDeps {
   targets: readonly TargetConfig[];
   post: HttpPost;
   logger: Logger;
-  metrics?: Metrics;
+  metrics?: Pick<Metrics, 'attempted'>;
   now: () => number;
   userAgent: string;
   /** Longest sleep between two looks at the store, in case a wake-up was missed. */
@@ -42,6 +43,9 @@ export interface Dispatcher {
 /** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
 export const LEASE_MARGIN_MS = 30_000;
 
+/** While attempts are in flight, how long wake-ups are gathered before one claim serves them all. */
+const GATHER_MS = 5;
+
 interface Lane {
   target: TargetConfig;
   send: Sender;
@@ -60,6 +64,9 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let pumpScheduled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastPrune = 0;
+  /** The earliest due time known without asking the store (see `arm`), and when it was asked last. */
+  let knownNext: number | null = null;
+  let askedAt = Number.NEGATIVE_INFINITY;
   const stopTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
   };
@@ -68,7 +75,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function schedulePump(): void {
     if (pumpScheduled || !running) return;
     pumpScheduled = true;
-    setTimeout(() => void pump(), 0);
+    setTimeout(() => void pump(), attempts.size > 0 ? GATHER_MS : 0);
   }
 
   async function pump(): Promise<void> {
@@ -99,13 +106,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     await arm();
   }
 
-  /** Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. */
+  /**
+   * Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. While
+   * attempts are in flight, each one that ends brings a pump anyway, so the store is asked at most
+   * once per idleMs; in between, the retries recorded since keep `knownNext` current.
+   */
   async function arm(): Promise<void> {
     let delay = idleMs;
     try {
-      const open = lanes.filter((lane) => lane.inFlight < lane.target.concurrency).map((lane) => lane.target.name);
-      const next = await store.nextDueAt(open);
-      if (next !== null) delay = Math.min(idleMs, Math.max(0, next - now()));
+      if (attempts.size === 0 || now() - askedAt >= idleMs || (knownNext !== null && knownNext <= now())) {
+        const open = lanes.filter((lane) => lane.inFlight < lane.target.concurrency).map((lane) => lane.target.name);
+        knownNext = await store.nextDueAt(open);
+        askedAt = now();
+      }
+      if (knownNext !== null) delay = Math.min(idleMs, Math.max(0, knownNext - now()));
     } catch (err) {
       logger.error('dispatcher.error', { error: describeError(err) });
     }
@@ -117,12 +131,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     lane.inFlight++;
     const cancel = new AbortController();
     cancels.add(cancel);
-    const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal).finally(() => {
-      cancels.delete(cancel);
-      lane.inFlight--;
-      attempts.delete(done);
-      schedulePump();
-    });
+    const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal)
+      .then((retryAt) => {
+        if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
+      })
+      .finally(() => {
+        cancels.delete(cancel);
+        lane.inFlight--;
+        attempts.delete(done);
+        schedulePump();
+      });
     attempts.add(done);
   }
 
