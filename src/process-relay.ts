@@ -6,7 +6,7 @@ import type { ClientAddress } from './admin/auth.ts';
 import { createRelay } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './delivery/dispatcher.ts';
-import type { HttpPost } from './delivery/http-post.ts';
+import { fetchPost, type HttpPost } from './delivery/http-post.ts';
 import type { RelayEvent } from './event.ts';
 import type { Sha256 } from './hash.ts';
 import { createRedactingLogger, type Logger } from './log.ts';
@@ -19,14 +19,14 @@ export interface ProcessRelayPorts {
   config: RelayConfig;
   store: Store;
   logger: Logger;
-  /** How deliveries are POSTed. */
-  post: HttpPost;
+  /** How the in-process dispatcher POSTs deliveries (default: fetch). */
+  post?: HttpPost;
   /** How pullers call Green API. */
   fetch: typeof fetch;
   sha256?: Sha256;
   clientAddress?: ClientAddress;
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
-  /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue). */
+  /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue, Node its store thread). */
   dispatcher?: (deps: DispatcherDeps) => Dispatcher;
 }
 
@@ -44,7 +44,7 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const { config, store } = ports;
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
-  const dispatcher = (ports.dispatcher ?? createDispatcher)({ store, targets: config.targets, post: ports.post, logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
+  const dispatcher = (ports.dispatcher ?? createDispatcher)({ store, targets: config.targets, post: ports.post ?? fetchPost(), logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
   const { app, ingestor } = createRelay({
     config,
     store,

@@ -170,13 +170,13 @@ describe('store failing', () => {
     const r = await relay({ targets: [{ name: 'crm', url: 'http://127.0.0.1:9/never' }] });
     const large = { ...text.json, messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'y'.repeat(40_000) } } };
     // A real SQLITE_FULL: the database may not grow past the pages it has now.
-    r.db.exec('PRAGMA max_page_count = 1');
+    await r.db.exec('PRAGMA max_page_count = 1');
     const failed = await answer(await r.post(large));
     expect(failed).toEqual({ status: 503, body: { error: { code: 'unavailable', message: expect.any(String) } } });
     expect((await answer(await r.post('x'.repeat(40_000)))).status).toBe(503); // quarantine needs room too
     expect(count(r, 'events') + count(r, 'deliveries') + count(r, 'quarantine')).toBe(0);
 
-    r.db.exec('PRAGMA max_page_count = 1073741823');
+    await r.db.exec('PRAGMA max_page_count = 1073741823');
     expect((await answer(await r.post(large))).body.status).toBe('accepted');
     expect(count(r, 'deliveries')).toBe(1);
   });

@@ -219,9 +219,9 @@ async function storeScenario(options: ProofOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const sending = playGreenApi(() => relay.url, options.instances, options.perInstance);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  relay.db.exec('PRAGMA max_page_count = 1');
+  await relay.db.exec('PRAGMA max_page_count = 1');
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  relay.db.exec('PRAGMA max_page_count = 1073741823');
+  await relay.db.exec('PRAGMA max_page_count = 1073741823');
   const result = await tally('store full for 1.5 s (503s), then recovered', started, await sending, targets);
   await relay.close(100);
   for (const t of targets) await t.sink.close();

@@ -1,5 +1,5 @@
-// The relay on Node, as a function: a better-sqlite3 file store, undici for deliveries,
-// node:crypto for hashing, and @hono/node-server. The `npm start` entry (node.ts) and the tests
+// The relay on Node, as a function: @hono/node-server and node:crypto on the main thread, which
+// only answers; the better-sqlite3 file store and the dispatcher (undici) in a store thread. The `npm start` entry (node.ts) and the tests
 // both start it through here.
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -11,10 +11,8 @@ import type { RelayConfig } from '../config.ts';
 import type { RelayEvent } from '../event.ts';
 import type { Logger } from '../log.ts';
 import { createProcessRelay } from '../process-relay.ts';
-import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
-import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
-import { undiciPost } from './undici-post.ts';
+import { startStoreThread, type StoreThread } from './store-thread-client.ts';
 
 export interface NodeRelayOptions {
   config: RelayConfig;
@@ -29,8 +27,8 @@ export interface NodeRelayOptions {
 export interface NodeRelay {
   url: string;
   port: number;
-  /** The store's SQLite connection (diagnostics, and tests that make the disk fail). */
-  db: BetterSqliteDriver;
+  /** Statements on the store's own SQLite connection (diagnostics, and tests that make the disk fail). */
+  db: Pick<StoreThread, 'exec'>;
   /** Stops taking notifications, gives attempts in flight `graceMs` (default 10 s) to finish, closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -40,13 +38,17 @@ export const DB_FILE = 'relay.db';
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
   const { config } = options;
   mkdirSync(options.dataDir, { recursive: true });
-  const db = openBetterSqlite(join(options.dataDir, DB_FILE));
-  const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs, defer: setImmediate });
+  const thread = await startStoreThread(
+    join(options.dataDir, DB_FILE),
+    { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs },
+    // Every store call fails from now on: answers are 503 and /healthz says so.
+    (err) => options.logger.error('store.failed', { error: err.message }),
+  );
   const relay = createProcessRelay({
     config,
-    store,
+    store: thread.store,
     logger: options.logger,
-    post: undiciPost,
+    dispatcher: (deps) => thread.dispatcher(deps),
     fetch: globalThis.fetch,
     sha256: (text) => createHash('sha256').update(text).digest(),
     clientAddress: (c) => getConnInfo(c).remote.address,
@@ -63,13 +65,13 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
   return {
     url: `http://${host}:${port}`,
     port,
-    db,
+    db: thread,
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await relay.stop(graceMs);
       await closed;
-      db.close();
+      await thread.close();
       logger.info('relay.stopped');
     },
   };

@@ -1,0 +1,56 @@
+// What the main thread and the store thread say to each other (store-thread-client.ts and
+// store-thread.ts). Messages travel in batches: at most one per event-loop turn each way.
+import type { TargetConfig } from '../config.ts';
+import type { LogFields } from '../log.ts';
+import type { Store } from '../store/store.ts';
+
+export type StoreMethod = keyof Store;
+
+/** Every Store method the thread answers, checked against the interface at compile time. */
+export const STORE_METHODS = Object.keys({
+  ingest: 1, quarantine: 1, ping: 1, claim: 1, record: 1, releaseClaims: 1, nextDueAt: 1, prune: 1,
+  listEvents: 1, getEvent: 1, replay: 1, replayDead: 1, listQuarantine: 1, getQuarantined: 1, markReleased: 1, targetStats: 1,
+} satisfies Record<StoreMethod, 1>) as StoreMethod[];
+
+export interface ThreadData {
+  file: string;
+  options: { dedupWindowMs: number; retentionMs: number };
+}
+
+/**
+ * A Store method; `exec`: statements on the thread's connection (diagnostics); `start` and
+ * `stop`: the dispatcher that runs in the thread.
+ */
+export type Call =
+  | { id: number; method: StoreMethod; args: unknown[] }
+  | { id: number; method: 'exec'; args: [sql: string] }
+  | { id: number; method: 'start'; args: [targets: TargetConfig[], userAgent: string] }
+  | { id: number; method: 'stop'; args: [graceMs: number | undefined] };
+
+/** An error as it crosses threads: structured cloning would drop `code`. */
+export interface ThreadError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export type Reply = { id: number; value: unknown } | { id: number; error: ThreadError };
+
+/** What the thread's dispatcher logged and counted, for the main thread's logger and metrics. */
+export interface Notes {
+  logs: [level: 'info' | 'warn' | 'error', event: string, fields: LogFields | undefined][];
+  attempts: [target: string, outcome: string, latencyMs: number][];
+}
+
+export type ToThread = { type: 'calls'; calls: Call[] } | { type: 'close' };
+export type FromThread = { type: 'ready' } | { type: 'failed'; error: ThreadError } | { type: 'replies'; replies: Reply[] } | ({ type: 'notes' } & Notes);
+
+export function toThreadError(err: unknown): ThreadError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export function fromThreadError(error: ThreadError): Error {
+  return Object.assign(new Error(error.message), error);
+}

@@ -1,0 +1,133 @@
+// The store thread: the SQL store on better-sqlite3 and the dispatcher that delivers from it,
+// beside the main thread, which only answers HTTP. Commits wait for the disk (synchronous=FULL)
+// and deliveries cost CPU; neither holds up an answer. While the thread commits, the main
+// thread's next calls queue up and share the next commit.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createDispatcher, type Dispatcher } from '../delivery/dispatcher.ts';
+import type { Logger, LogFields } from '../log.ts';
+import type { Defer } from '../store/batch.ts';
+import { createSqlStore } from '../store/sql-store.ts';
+import type { Store } from '../store/store.ts';
+import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
+import { toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './store-thread-protocol.ts';
+import { undiciPost } from './undici-post.ts';
+
+const port = parentPort!;
+const post = (message: FromThread) => port.postMessage(message);
+const { file, options } = workerData as ThreadData;
+
+/**
+ * When the group commit runs (store/batch.ts): after this turn's messages are read, and no sooner
+ * than COMMIT_GAP_MS after the previous one. At low load that is at once; under load, the writes
+ * of that gap share one commit, and one wait for the disk, instead of each turn paying its own.
+ */
+const COMMIT_GAP_MS = 2;
+let lastCommit = Number.NEGATIVE_INFINITY;
+const commitSoon: Defer = (commit) => {
+  const run = () => {
+    lastCommit = performance.now();
+    commit();
+  };
+  const wait = lastCommit + COMMIT_GAP_MS - performance.now();
+  if (wait <= 0) setImmediate(run);
+  else setTimeout(run, wait);
+};
+
+let db: BetterSqliteDriver;
+let store: Store;
+try {
+  db = openBetterSqlite(file);
+  store = createSqlStore(db, { ...options, defer: commitSoon });
+  post({ type: 'ready' });
+} catch (err) {
+  post({ type: 'failed', error: toThreadError(err) });
+  process.exit(1);
+}
+
+/** Calls `fn` once, after this turn's I/O, however often it is asked for before then. */
+function soon(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
+}
+
+let replies: Reply[] = [];
+const sendReplies = soon(() => {
+  post({ type: 'replies', replies });
+  replies = [];
+});
+const reply = (r: Reply) => {
+  replies.push(r);
+  sendReplies();
+};
+
+let notes: Notes = { logs: [], attempts: [] };
+const sendNotes = soon(() => {
+  post({ type: 'notes', ...notes });
+  notes = { logs: [], attempts: [] };
+});
+const log = (level: Notes['logs'][number][0]) => (event: string, fields?: LogFields) => {
+  notes.logs.push([level, event, fields]);
+  sendNotes();
+};
+const logger: Logger = { info: log('info'), warn: log('warn'), error: log('error') };
+const metrics = {
+  attempted(target: string, outcome: string, latencyMs: number) {
+    notes.attempts.push([target, outcome, latencyMs]);
+    sendNotes();
+  },
+};
+
+let dispatcher: Dispatcher | undefined;
+
+function run(call: Call): Promise<unknown> {
+  switch (call.method) {
+    case 'exec':
+      return Promise.resolve(db.exec(call.args[0]));
+    case 'start': {
+      const [targets, userAgent] = call.args;
+      dispatcher = createDispatcher({
+        store,
+        targets,
+        post: undiciPost,
+        logger,
+        metrics,
+        now: Date.now,
+        userAgent,
+      });
+      return dispatcher.start();
+    }
+    case 'stop':
+      return dispatcher?.stop(call.args[0]) ?? Promise.resolve();
+    default:
+      return (store[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args);
+  }
+}
+
+port.on('message', (message: ToThread) => {
+  if (message.type === 'close') {
+    // After the group commit already scheduled, if any: setImmediate callbacks run in order.
+    setImmediate(() => {
+      db.close();
+      port.close();
+    });
+    return;
+  }
+  for (const call of message.calls) {
+    Promise.resolve(call)
+      .then(run)
+      .then(
+        (value) => reply({ id: call.id, value }),
+        (err: unknown) => reply({ id: call.id, error: toThreadError(err) }),
+      );
+  }
+  // Any call may have made deliveries due (an ingest, a replay, a release); the dispatcher's
+  // look comes after this turn's commit.
+  dispatcher?.wake();
+});
