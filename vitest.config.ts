@@ -13,6 +13,7 @@ export default defineConfig({
           exclude: ['test/deno/**', 'test/workers/**', 'node_modules/**'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          globalSetup: ['test/global-setup.ts'],
         },
       },
       {

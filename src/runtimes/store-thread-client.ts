@@ -101,14 +101,23 @@ export async function startStoreThread(file: string, options: ThreadData['option
   };
 }
 
-/** Under tsx (`npm start`) the thread's TypeScript needs tsx's loader too; a built copy would not. */
+/**
+ * The thread's heap. Its data lives in SQLite; what it holds is the deliveries in flight and a
+ * great deal of short-lived garbage, which V8's defaults (sized from the machine's memory) let grow
+ * to ~150 MB before collecting it. Measured with 100,000 pending deliveries: 246 MB of RSS for the
+ * process with the defaults, ~165 MB with these. 512 MB still holds 400 deliveries in flight of
+ * 1 MiB each.
+ */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 512 };
+
+/** Run from source (tests, tsx), the thread's TypeScript needs tsx's loader too; the bundle does not. */
 function startWorker(data: ThreadData): Worker {
   const entry = new URL(import.meta.url.endsWith('.ts') ? './store-thread.ts' : './store-thread.js', import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data });
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data, resourceLimits: RESOURCE_LIMITS });
   // tsx's ESM API, found through its package.json: require.resolve would pick its CommonJS build.
   const require = createRequire(import.meta.url);
   const tsxPackage = require.resolve('tsx/package.json');
   const tsx = new URL(require(tsxPackage).exports['./esm/api'].import.default, pathToFileURL(tsxPackage)).href;
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return new Worker(boot, { eval: true, workerData: data, resourceLimits: RESOURCE_LIMITS });
 }

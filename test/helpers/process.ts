@@ -1,4 +1,5 @@
-// The relay as a child process running the real `npm start` entry, for tests that kill it.
+// The relay as a child process running what `npm start` runs (the bundle in dist/, built by
+// test/global-setup.ts, or by `npm run proof` before it starts), for tests that kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,11 +14,11 @@ export interface RelayProcess {
   exited: Promise<number | string>;
 }
 
-/** Writes the config into `dataDir` and starts `src/runtimes/node.ts` on a free port. */
+/** Writes the config into `dataDir` and starts `dist/node.js` on a free port. */
 export async function spawnRelay(config: ConfigInput, dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const configFile = join(dataDir, 'relay.config.json');
   writeFileSync(configFile, JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/runtimes/node.ts'], {
+  const child = spawn(process.execPath, ['dist/node.js'], {
     env: { PATH: process.env.PATH, RELAY_CONFIG: configFile, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
