@@ -177,7 +177,8 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
         error: string | null;
         outcome: AttemptRow['outcome'];
       }>(
-        'SELECT target, series, attempt, started_at, latency_ms, status_code, error, outcome FROM attempts WHERE event_id = ? ORDER BY id',
+        `SELECT target, series, attempt, started_at, latency_ms, status_code, error, outcome FROM attempts
+         WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?) ORDER BY id`,
         [id],
       );
       return {

@@ -51,7 +51,11 @@ CREATE TABLE IF NOT EXISTS attempts (
   error       TEXT,
   outcome     TEXT NOT NULL               -- delivered | retry | dead
 );
-CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id);
+-- By delivery, not by event: delivery ids grow with time, so new entries go at the end of the
+-- index instead of onto a random page per attempt (event ids are hashes). Files made before
+-- this change have attempts_event, dropped here.
+DROP INDEX IF EXISTS attempts_event;
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id);
 
 CREATE TABLE IF NOT EXISTS quarantine (
   id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -199,7 +203,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
           );
           if (ids.length === 0) return 0;
           const list = JSON.stringify(ids.map((row) => row.id));
-          db.run('DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
+          db.run('DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))', [list]);
           db.run('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
           return db.run('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))', [list]);
         });
