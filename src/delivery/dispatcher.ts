@@ -58,8 +58,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const pruneEveryMs = deps.pruneEveryMs ?? 60_000;
   const lanes: Lane[] = deps.targets.map((target) => ({ target, send: createSender(target, deps), inFlight: 0 }));
   const attempts = new Set<Promise<void>>();
-  /** One per attempt in flight, aborted together when a stop's grace period ends. */
-  const cancels = new Set<AbortController>();
+  /** Aborts every attempt in flight when a stop's grace period ends (one for all: cheaper than one each). */
+  const cancel = new AbortController();
   let running = false;
   let pumpScheduled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -129,14 +129,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   function attempt(lane: Lane, delivery: ClaimedDelivery): void {
     lane.inFlight++;
-    const cancel = new AbortController();
-    cancels.add(cancel);
     const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal)
       .then((retryAt) => {
         if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
       })
       .finally(() => {
-        cancels.delete(cancel);
         lane.inFlight--;
         attempts.delete(done);
         schedulePump();
@@ -159,7 +156,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
       await Promise.race([Promise.allSettled([...attempts]), grace]);
       if (graceTimer !== undefined) clearTimeout(graceTimer);
-      for (const cancel of cancels) cancel.abort();
+      cancel.abort();
       await Promise.allSettled([...attempts]);
     },
   };

@@ -7,6 +7,22 @@ import { SNIPPET_CHARS, type HttpPost, type PostAnswer } from '../delivery/http-
 /** Origin and path of each target URL, parsed once. */
 const parsed = new Map<string, { origin: string; path: string }>();
 
+/**
+ * The exchanges to fail when a cancel signal aborts. The dispatcher hands every attempt the same
+ * signal; one listener per signal keeps Node from warning of a leak past 10 listeners.
+ */
+const cancellable = new WeakMap<AbortSignal, Set<() => void>>();
+function onAbort(signal: AbortSignal, fail: () => void): () => void {
+  let waiting = cancellable.get(signal);
+  if (!waiting) {
+    const set = (waiting = new Set());
+    cancellable.set(signal, set);
+    signal.addEventListener('abort', () => set.forEach((f) => f()), { once: true });
+  }
+  waiting.add(fail);
+  return () => waiting.delete(fail);
+}
+
 export const undiciPost: HttpPost = (url, { headers, body, timeoutMs, cancel }) =>
   new Promise<PostAnswer>((resolve, reject) => {
     let target = parsed.get(url);
@@ -16,10 +32,11 @@ export const undiciPost: HttpPost = (url, { headers, body, timeoutMs, cancel }) 
     }
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
+    let forgetCancel = () => {};
     const settle = () => {
       settled = true;
       clearTimeout(timer);
-      cancel?.removeEventListener('abort', onCancel);
+      forgetCancel();
     };
     // Fails the attempt at once; the exchange is aborted as soon as undici has started it (a
     // connection that never opens has nothing to abort yet, and undici gives up on it later).
@@ -30,9 +47,11 @@ export const undiciPost: HttpPost = (url, { headers, body, timeoutMs, cancel }) 
       controller?.abort(err);
     };
     const timer = setTimeout(() => fail(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    const onCancel = () => fail(cancel!.reason instanceof Error ? cancel!.reason : new Error('cancelled'));
-    if (cancel?.aborted) return onCancel();
-    cancel?.addEventListener('abort', onCancel);
+    if (cancel) {
+      const onCancel = () => fail(cancel.reason instanceof Error ? cancel.reason : new Error('cancelled'));
+      if (cancel.aborted) return onCancel();
+      forgetCancel = onAbort(cancel, onCancel);
+    }
 
     let status = 0;
     let answerHeaders: Record<string, string | string[] | undefined> = {};
