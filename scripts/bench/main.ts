@@ -205,7 +205,7 @@ async function endToEnd(targetCount: number, rate?: number): Promise<void> {
   row(
     `end to end: ${fmt(E2E_NOTIFICATIONS, 0)} notifications × ${targetCount} target${targetCount > 1 ? 's' : ''}, ${rate ? `sent at ${fmt(rate, 0)}/s` : 'sent at full speed'}`,
     `${fmt(stats.firstSeen.size / seconds, 0)} deliveries/s, answer→receipt p50/p99 ${fmt(percentile(latencies, 0.5))}/${fmt(percentile(latencies, 0.99))} ms`,
-    targetCount === 5 ? (rate ? 'p50 < 20 ms' : '≥ 5,000/s') : '',
+    targetCount === 5 ? (rate === 1_000 ? 'p50 < 20 ms' : rate ? '' : '≥ 5,000/s') : '',
   );
   if (stats.firstSeen.size < expected) row(`end to end ×${targetCount}: MISSING deliveries`, String(expected - stats.firstSeen.size));
   await pool.close();
@@ -290,6 +290,8 @@ if (part('normalization')) normalization();
 if (part('answer')) await answerPath();
 if (part('e2e')) {
   for (const targets of [1, 5, 20]) await endToEnd(targets);
+  // Paced: the latency of a relay that keeps up, and of one at its limit on this machine.
+  await endToEnd(5, 500);
   await endToEnd(5, 1_000);
 }
 if (part('memory')) await memory();
