@@ -23,14 +23,19 @@ const { file, options } = workerData as ThreadData;
  */
 const COMMIT_GAP_MS = 2;
 let lastCommit = Number.NEGATIVE_INFINITY;
+/** The commit waiting for its turn: one at most, since the store has one batcher. */
+let waiting: (() => void) | null = null;
+const commitNow = () => {
+  const commit = waiting;
+  waiting = null;
+  lastCommit = performance.now();
+  commit?.();
+};
 const commitSoon: Defer = (commit) => {
-  const run = () => {
-    lastCommit = performance.now();
-    commit();
-  };
+  waiting = commit;
   const wait = lastCommit + COMMIT_GAP_MS - performance.now();
-  if (wait <= 0) setImmediate(run);
-  else setTimeout(run, wait);
+  if (wait <= 0) setImmediate(commitNow);
+  else setTimeout(commitNow, wait);
 };
 
 let db: BetterSqliteDriver;
@@ -112,8 +117,9 @@ function run(call: Call): Promise<unknown> {
 
 port.on('message', (message: ToThread) => {
   if (message.type === 'close') {
-    // After the group commit already scheduled, if any: setImmediate callbacks run in order.
+    // After this turn's calls: the commit that may be waiting for its gap runs first.
     setImmediate(() => {
+      commitNow();
       db.close();
       port.close();
     });
