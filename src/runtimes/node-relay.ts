@@ -1,6 +1,6 @@
 // The relay on Node, as a function: @hono/node-server and node:crypto on the main thread, which
-// only answers; the better-sqlite3 file store and the dispatcher (undici) in a store thread. The `npm start` entry (node.ts) and the tests
-// both start it through here.
+// only answers; the better-sqlite3 file store and the dispatcher (undici) in a store thread. The
+// `npm start` entry (node.ts) and the tests both start it through here.
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createHash } from 'node:crypto';
