@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Dispatcher, DispatcherDeps } from '../delivery/dispatcher.ts';
 import type { Store } from '../store/store.ts';
-import { fromThreadError, STORE_METHODS, type Call, type FromThread, type Notes, type ThreadData, type ToThread } from './store-thread-protocol.ts';
+import { fromThreadError, soon, STORE_METHODS, type Call, type FromThread, type Notes, type ThreadData, type ToThread } from './store-thread-protocol.ts';
 
 export interface StoreThread {
   store: Store;
@@ -44,12 +44,14 @@ export async function startStoreThread(file: string, options: ThreadData['option
     outgoing = [];
     if (calls.length > 0 && !failure) send({ type: 'calls', calls });
   };
+  const flushSoon = soon(flush);
   const call = <T>(method: Call['method'], args: unknown[]) =>
     new Promise<T>((resolve, reject) => {
       if (failure) return reject(failure);
       const id = nextId++;
       pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      if (outgoing.push({ id, method, args } as Call) === 1) setImmediate(flush);
+      outgoing.push({ id, method, args } as Call);
+      flushSoon();
     });
 
   await new Promise<void>((resolve, reject) => {

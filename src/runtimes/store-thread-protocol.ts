@@ -54,3 +54,16 @@ export function toThreadError(err: unknown): ThreadError {
 export function fromThreadError(error: ThreadError): Error {
   return Object.assign(new Error(error.message), error);
 }
+
+/** Calls `fn` once, after this turn's I/O, however often it is asked for before then: one message per turn. */
+export function soon(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
+}

@@ -9,7 +9,7 @@ import type { Defer } from '../store/batch.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import type { Store } from '../store/store.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
-import { toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './store-thread-protocol.ts';
+import { soon, toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './store-thread-protocol.ts';
 import { undiciPost } from './undici-post.ts';
 
 const port = parentPort!;
@@ -47,19 +47,6 @@ try {
 } catch (err) {
   post({ type: 'failed', error: toThreadError(err) });
   process.exit(1);
-}
-
-/** Calls `fn` once, after this turn's I/O, however often it is asked for before then. */
-function soon(fn: () => void): () => void {
-  let scheduled = false;
-  return () => {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      fn();
-    });
-  };
 }
 
 let replies: Reply[] = [];
