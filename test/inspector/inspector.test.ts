@@ -1,12 +1,13 @@
-// The web inspector in a real browser (Debian's chromium driven by playwright-core): sign in,
+// The web inspector in a real browser (a headless Chromium driven by playwright-core, see helpers/browser.ts): sign in,
 // watch an event arrive live, open it, replay a dead delivery and see the new attempt. A
 // screenshot of each page is saved in test-artifacts/inspector/.
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
 import { startRelay, type TestRelay } from '../helpers/relay.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 
 const ADMIN = 'inspector-admin-token';
 const ARTIFACTS = new URL('../../test-artifacts/inspector/', import.meta.url).pathname;
@@ -20,10 +21,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   sink = await startSink(() => ({ status: healthy ? 200 : 503, body: 'maintenance' }));
   relay = await startRelay({ admin: { token: ADMIN }, targets: [{ name: 'crm', url: sink.url, retry: [] }] });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  ({ browser } = await launchBrowser());
   page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
 });
 
