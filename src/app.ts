@@ -3,7 +3,8 @@
 // touches a runtime global.
 import { Hono } from 'hono';
 import { createAdminApi, summaryJson } from './admin/api.ts';
-import { createAdminAuth, type ClientAddress } from './admin/auth.ts';
+import type { Context } from 'hono';
+import { createAdminAuth } from './admin/auth.ts';
 import { createLiveFeed } from './admin/live.ts';
 import { createOperations } from './admin/operations.ts';
 import type { RelayConfig } from './config.ts';
@@ -15,6 +16,7 @@ import { errorResponse } from './http.ts';
 import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
 import { storeGauges, type Metrics } from './metrics.ts';
+import { callerAddress, networks } from './net/address.ts';
 import { createIngestor, createReceiver, type Ingestor } from './receive.ts';
 import type { AppStore } from './store/store.ts';
 
@@ -27,8 +29,13 @@ export interface RelayPorts {
   /** SHA-256 for event ids and token checks; WebCrypto when absent. */
   sha256?: Sha256;
   metrics?: Metrics;
-  /** The peer's address, for the loopback rule of the admin endpoints. Unknown: never loopback. */
-  clientAddress?: ClientAddress;
+  /**
+   * The address of the request's peer (the socket's; Workers: CF-Connecting-IP). Behind a proxy
+   * listed in receive.trustedProxies, the caller is read from the headers it forwards.
+   */
+  peerAddress?: (c: Context) => string | undefined;
+  /** What the admin surface answers when no admin token is configured (a runtime that cannot generate one says how to set it). */
+  adminClosedReason?: string;
   /** Deliveries became due (an event accepted, replayed or released): the runtime wakes its dispatcher. */
   onDue?: () => void;
   /** Called after each accepted event (demo output). */
@@ -72,13 +79,15 @@ export function createRelay(ports: RelayPorts): Relay {
   };
   const ingestor = createIngestor(receiverDeps);
   const receive = createReceiver(receiverDeps, ingestor);
-  const admin = createAdminAuth(config.admin.token, sha256, ports.clientAddress);
+  const admin = createAdminAuth(config.admin.token, sha256, ports.adminClosedReason ?? 'no admin token is configured (admin.token)');
+  const trustedProxies = networks(config.receive.trustedProxies);
+  const caller = (c: Context) => callerAddress(ports.peerAddress?.(c), c.req.raw.headers, trustedProxies);
   const matchTargets = createTargetMatcher(config.targets);
   const operations = createOperations({ config, store, ingestor, matchTargets, logger, now, onDue: ports.onDue });
   const targetStats = () => store.targetStats(now() - STATS_WINDOW_MS);
   const app = new Hono();
 
-  app.post('/webhook', (c) => receive(c.req.raw));
+  app.post('/webhook', (c) => receive(c.req.raw, caller(c)));
 
   app.get('/healthz', async (c) => {
     try {

@@ -3,6 +3,7 @@
 // whose every line names the path at fault (contract §5).
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { parseNetwork } from './net/address.ts';
 
 export const TARGET_FORMATS = ['cloudevents', 'cloudevents-binary', 'raw'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];
@@ -46,6 +47,20 @@ const typePattern = z
   .string()
   .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, 'must be an event type such as "com.green-api.message.received" or a prefix wildcard such as "com.green-api.message.*"');
 
+const network = z.string().refine((value) => parseNetwork(value) !== null, 'must be an IP address or a CIDR network such as "203.0.113.0/24" or "2001:db8::/32"');
+
+const ReceiveSchema = z.strictObject({
+  allowFrom: z
+    .array(z.union([z.literal('green-api'), network]))
+    .min(1, 'must list at least one sender (or leave allowFrom out to accept any)')
+    .optional()
+    .describe('Only these senders may POST /webhook: "green-api" (Green API\'s published addresses) and CIDR networks. Absent: any sender with the token.'),
+  trustedProxies: z
+    .array(network)
+    .default([])
+    .describe('Proxies in front of the relay whose X-Forwarded-For (or Forwarded) names the caller; the rightmost hop that is not one of them is the caller.'),
+});
+
 const PullSchema = z.strictObject({
   apiUrl: httpUrl.describe("The instance's apiUrl, e.g. https://1101.api.green-api.com"),
   apiToken: z.string().min(1, 'must not be empty').describe("The instance's apiTokenInstance."),
@@ -84,7 +99,10 @@ export const ConfigSchema = z
       .record(instanceId, InstanceSchema)
       .describe('Green API instances, by idInstance: pushed ones with their webhookUrlToken, pulled ones with their API credentials. "*" admits every instance without an entry of its own.'),
     targets: z.array(TargetSchema).default([]),
-    admin: z.strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API, /metrics and the inspector. Absent: they answer only on loopback.') }).default({}),
+    admin: z
+      .strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API, /metrics and the inspector. Absent: generated at the first start and kept in RELAY_DATA_DIR/admin-token (Workers: RELAY_ADMIN_TOKEN, or the admin surface stays closed).') })
+      .default({}),
+    receive: ReceiveSchema.default({ trustedProxies: [] }).describe('Who may POST /webhook, and which proxies to believe about the caller.'),
     logs: z.strictObject({ redact: z.boolean().default(false).describe('Mask phone numbers and message text in log lines.') }).default({ redact: false }),
     limits: z.strictObject({ maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576) }).default({ maxBodyBytes: 1_048_576 }),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
@@ -128,6 +146,7 @@ export interface RelayConfig {
   instances: Record<string, InstanceConfig>;
   targets: TargetConfig[];
   admin: { token?: string };
+  receive: { allowFrom?: string[]; trustedProxies: string[] };
   logs: { redact: boolean };
   limits: { maxBodyBytes: number };
   dedupWindowMs: number;
@@ -180,6 +199,7 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
     instances: config.instances,
     targets: config.targets.map(({ retry, ...target }) => ({ ...target, retryMs: retry.map((d) => parseDuration(d)!) })),
     admin: config.admin,
+    receive: config.receive,
     logs: config.logs,
     limits: config.limits,
     dedupWindowMs,

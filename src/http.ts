@@ -1,10 +1,11 @@
 // The one error shape on the wire (contract §1): {"error":{"code","message"}}.
 
-export type ErrorCode = 'bad_request' | 'unauthorized' | 'not_found' | 'conflict' | 'payload_too_large' | 'unprocessable' | 'unavailable' | 'internal';
+export type ErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'payload_too_large' | 'unprocessable' | 'unavailable' | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -84,7 +84,7 @@ export function createMetrics() {
   const received = new Counter('green_relay_notifications_received_total', 'Notifications accepted as new events, by type and instance.');
   const duplicates = new Counter('green_relay_notifications_duplicate_total', 'Notifications answered as duplicates, by instance.');
   const quarantined = new Counter('green_relay_notifications_quarantined_total', 'Bodies kept in quarantine.');
-  const rejected = new Counter('green_relay_requests_rejected_total', 'Requests to /webhook refused, by reason (unauthorized, too_large, unavailable).');
+  const rejected = new Counter('green_relay_requests_rejected_total', 'Requests to /webhook refused, by reason (forbidden, unauthorized, too_large, unavailable).');
   const pulled = new Counter('green_relay_notifications_pulled_total', 'Notifications taken with receiveNotification (pull mode), by instance.');
   const pollErrors = new Counter('green_relay_pull_errors_total', 'Failed receiveNotification or deleteNotification calls, by instance.');
   const attempts = new Counter('green_relay_delivery_attempts_total', 'Delivery attempts, by target and outcome (delivered, retry, dead).');
@@ -95,7 +95,7 @@ export function createMetrics() {
     received: (type: string, instance: string) => received.inc({ type, instance }),
     duplicate: (instance: string) => duplicates.inc({ instance }),
     quarantined: () => quarantined.inc(),
-    rejected: (reason: 'unauthorized' | 'too_large' | 'unavailable') => rejected.inc({ reason }),
+    rejected: (reason: 'forbidden' | 'unauthorized' | 'too_large' | 'unavailable') => rejected.inc({ reason }),
     pulled: (instance: string) => pulled.inc({ instance }),
     pollError: (instance: string) => pollErrors.inc({ instance }),
     answered: (ms: number) => answerLatency.observe(ms / 1000),

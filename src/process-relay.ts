@@ -1,8 +1,7 @@
 // The relay for runtimes that run as a long-lived process (Node, Deno self-hosted): the app, the
 // dispatcher loop and a puller per pulled instance over one store. The runtime brings the store,
 // its HTTP server and its fastest ports; this wires the rest the same way everywhere.
-import type { Hono } from 'hono';
-import type { ClientAddress } from './admin/auth.ts';
+import type { Context, Hono } from 'hono';
 import { createRelay } from './app.ts';
 import type { RelayConfig } from './config.ts';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './delivery/dispatcher.ts';
@@ -24,7 +23,9 @@ export interface ProcessRelayPorts {
   /** How pullers call Green API. */
   fetch: typeof fetch;
   sha256?: Sha256;
-  clientAddress?: ClientAddress;
+  peerAddress?: (c: Context) => string | undefined;
+  /** What the admin surface says when no admin token is configured (Deno Deploy: nowhere to generate one). */
+  adminClosedReason?: string;
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
   /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue, Node its store thread). */
   dispatcher?: (deps: DispatcherDeps) => Dispatcher;
@@ -51,7 +52,8 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     logger,
     metrics,
     sha256: ports.sha256,
-    clientAddress: ports.clientAddress,
+    peerAddress: ports.peerAddress,
+    adminClosedReason: ports.adminClosedReason,
     onDue: () => dispatcher.wake(),
     onAccepted: ports.onAccepted,
   });

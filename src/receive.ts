@@ -8,7 +8,9 @@ import { createTargetMatcher } from './delivery/filter.ts';
 import { buildEvent, eventTexts, type RelayEvent } from './event.ts';
 import { Envelope } from './green-api/schema.ts';
 import { webCryptoSha256, type Sha256 } from './hash.ts';
+import { GREEN_API_SENDERS } from './green-api/senders.ts';
 import { errorResponse, readBody } from './http.ts';
+import { inAny, networks, parseIp } from './net/address.ts';
 import { describeError, type Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { AppStore } from './store/store.ts';
@@ -112,10 +114,22 @@ export function createIngestor(deps: ReceiverDeps): Ingestor {
   };
 }
 
-export function createReceiver(deps: ReceiverDeps, ingestor: Ingestor = createIngestor(deps)): (request: Request) => Promise<Response> {
+/** The sender allow-list (contract §1): true when any sender may post, or `caller` is listed. */
+function createSenderCheck(allowFrom: readonly string[] | undefined): (caller: string | undefined) => boolean {
+  if (!allowFrom) return () => true;
+  const allowed = networks(allowFrom.flatMap((entry) => (entry === 'green-api' ? GREEN_API_SENDERS : [entry])));
+  return (caller) => {
+    const ip = caller === undefined ? null : parseIp(caller);
+    return ip !== null && inAny(ip, allowed);
+  };
+}
+
+/** POST /webhook; `caller` is the address the request comes from (app.ts reads it behind trusted proxies). */
+export function createReceiver(deps: ReceiverDeps, ingestor: Ingestor = createIngestor(deps)): (request: Request, caller: string | undefined) => Promise<Response> {
   const { config, store, logger, now, metrics } = deps;
   const checkToken = createTokenChecker(config.instances, deps.sha256 ?? webCryptoSha256);
   const maxBodyBytes = config.limits.maxBodyBytes;
+  const allowed = createSenderCheck(config.receive.allowFrom);
 
   const unauthorized = (why: string, instance: string | null = null) => {
     logger.warn('notification.unauthorized', { why, instance });
@@ -128,8 +142,14 @@ export function createReceiver(deps: ReceiverDeps, ingestor: Ingestor = createIn
     return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', { 'retry-after': '60' });
   };
 
-  return async (request) => {
+  return async (request, caller) => {
     const receivedAt = now();
+    // Before the token: a sender that is not listed learns nothing, not even whether a token is right.
+    if (!allowed(caller)) {
+      logger.warn('notification.forbidden', { caller: caller ?? null });
+      metrics?.rejected('forbidden');
+      return errorResponse('forbidden', 'this sender may not post notifications here (receive.allowFrom)');
+    }
     const token = tokenFromHeader(request.headers.get('authorization'));
     if (!token) return unauthorized('no token');
     const presented = await checkToken(token);

@@ -1,6 +1,10 @@
 // `green-relay events` and `green-relay replay`: the admin API from a terminal.
 import { adminHeaders, call, CliError, EXIT, failure, flags, relayBase } from './args.ts';
 
+const ADMIN_TOKEN_HELP = `The admin token comes from --admin-token, GREEN_RELAY_ADMIN_TOKEN or RELAY_ADMIN_TOKEN, or on
+the relay's own machine from the one it generated (RELAY_DATA_DIR/admin-token, default ./data).
+The URL may also come from GREEN_RELAY_URL.`;
+
 const EVENTS_HELP = `
 green-relay events --url RELAY_URL [--admin-token T] [filters] [--json]
 
@@ -12,7 +16,7 @@ Lists events, newest first, with the state of each delivery.
   --since TIME      --until TIME       (RFC 3339 or Unix time)
   --limit N         at most N events (default 50)
   --json            print the API's JSON
-The admin token may also come from GREEN_RELAY_ADMIN_TOKEN; the URL from GREEN_RELAY_URL.
+${ADMIN_TOKEN_HELP}
 `;
 
 const REPLAY_HELP = `
@@ -21,6 +25,7 @@ green-relay replay --dead --target NAME --url RELAY_URL [--admin-token T]
 
 Delivers an event again now, as a new attempt series with the same event id and webhook-id (to
 one target, or to all of its targets); or replays every dead delivery of one target.
+${ADMIN_TOKEN_HELP}
 `;
 
 interface Listed {

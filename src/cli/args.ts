@@ -1,5 +1,7 @@
 // Small helpers every command shares: parsing flags with node:util, failing with the right exit
 // code, and finding the relay and its admin token.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Exit codes: 0 done, 1 the other side refused or failed, 2 the command line is wrong, 78 the config is invalid. */
@@ -65,7 +67,16 @@ export async function failure(response: Response): Promise<CliError> {
   return new CliError(`HTTP ${response.status}: ${message}`, EXIT.failed);
 }
 
+/**
+ * The admin token: --admin-token, GREEN_RELAY_ADMIN_TOKEN or RELAY_ADMIN_TOKEN, or on the relay's
+ * own machine the one it generated into its data folder (RELAY_DATA_DIR, default ./data).
+ */
 export function adminHeaders(token: string | undefined): Record<string, string> {
-  const admin = token ?? process.env.GREEN_RELAY_ADMIN_TOKEN ?? process.env.RELAY_ADMIN_TOKEN;
+  const admin = token ?? process.env.GREEN_RELAY_ADMIN_TOKEN ?? process.env.RELAY_ADMIN_TOKEN ?? generatedAdminToken();
   return admin ? { authorization: `Bearer ${admin}` } : {};
+}
+
+function generatedAdminToken(): string | undefined {
+  const file = join(process.env.RELAY_DATA_DIR ?? './data', 'admin-token');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
 }

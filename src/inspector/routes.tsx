@@ -22,6 +22,17 @@ const PAGE = 50;
 const text = new TextDecoder();
 const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, 2);
 
+/** Posts the token of a `/login#token=…` link, after taking it out of the address bar and history. */
+const SIGN_IN_SCRIPT = `
+const token = new URLSearchParams(location.hash.slice(1)).get('token');
+if (token) {
+  history.replaceState(null, '', location.pathname + location.search);
+  const form = document.getElementById('signin');
+  form.token.value = token;
+  form.submit();
+}
+`;
+
 /** Appends each event of the live stream to the top of the list; text only, never HTML. */
 const LIVE_SCRIPT = `
 const rows = document.getElementById('rows');
@@ -96,40 +107,43 @@ export function createInspector(deps: InspectorDeps): Hono {
   const { config, store, admin, operations } = deps;
   const ui = new Hono();
 
-  ui.get('/login', (c) =>
-    c.html(
+  // Sign-in: a form, or a link whose token sits in the URL fragment (`/login#token=…`, printed at
+  // start). A fragment never reaches the server, its logs or a Referer; the page takes it out of
+  // the address bar and history before posting it in a form body.
+  ui.get('/login', (c) => {
+    c.header('referrer-policy', 'no-referrer');
+    c.header('cache-control', 'no-store');
+    return c.html(
       <Layout title="Sign in">
         <h1>Sign in</h1>
+        {admin.closed ? <p class="notice dead">The inspector is closed: {admin.closed}.</p> : ''}
         {c.req.query('failed') ? <p class="notice dead">That is not the admin token.</p> : ''}
-        <form method="post" action="/login">
+        <form id="signin" method="post" action="/login">
           <input type="hidden" name="next" value={c.req.query('next') ?? '/'} />
           <label>
             Admin token <input type="password" name="token" autocomplete="current-password" autofocus />
           </label>{' '}
           <button type="submit">Sign in</button>
         </form>
+        <p class="muted">The token is admin.token from the configuration, or the one the relay generated in its data folder (RELAY_DATA_DIR/admin-token).</p>
+        <script dangerouslySetInnerHTML={{ __html: SIGN_IN_SCRIPT }} />
       </Layout>,
-    ),
-  );
+    );
+  });
 
   ui.post('/login', async (c) => {
     const form = await c.req.parseBody();
     const next = typeof form.next === 'string' && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/';
     const token = typeof form.token === 'string' ? form.token : '';
-    if (!(await admin.check(token))) return c.redirect(`/login?failed=1&next=${encodeURIComponent(next)}`, 303);
-    setCookie(c, ADMIN_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
+    const session = await admin.session(token);
+    if (!session) return c.redirect(`/login?failed=1&next=${encodeURIComponent(next)}`, 303);
+    // Secure behind a TLS-terminating proxy too; a forged header only keeps the cookie off plain HTTP.
+    const https = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+    setCookie(c, ADMIN_COOKIE, session, { httpOnly: true, sameSite: 'Strict', path: '/', secure: https });
     return c.redirect(next, 303);
   });
 
-  const denied = (c: Context, reason: string) =>
-    admin.hasToken
-      ? c.redirect(`/login?next=${encodeURIComponent(new URL(c.req.url).pathname)}`, 303)
-      : c.html(
-          <Layout title="Not here">
-            <p class="notice">{reason}. Set admin.token in the configuration to use the inspector from elsewhere.</p>
-          </Layout>,
-          403,
-        );
+  const denied = (c: Context) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
   const guard = admin.middleware(denied);
   for (const path of ['/', '/events/*', '/dead', '/dead/*', '/quarantine', '/quarantine/*', '/targets']) ui.use(path, guard);
 

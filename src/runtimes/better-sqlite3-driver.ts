@@ -2,6 +2,7 @@
 // synchronous=FULL, so that a notification answered 200 survives a power cut, not only a crash.
 import Database from 'better-sqlite3';
 import type { SqlDriver, SqlValue } from '../store/sql-driver.ts';
+import type { LockConnection } from './data-dir.ts';
 
 export interface BetterSqliteDriver extends SqlDriver {
   close(): void;
@@ -27,4 +28,10 @@ export function openBetterSqlite(file: string): BetterSqliteDriver {
     transaction: <T>(fn: () => T) => inTransaction(fn) as T,
     close: () => db.close(),
   };
+}
+
+/** A bare connection for the data folder's lock (data-dir.ts): no waiting, so a held lock fails at once. */
+export function openBetterSqliteLock(file: string): LockConnection {
+  const db = new Database(file, { timeout: 0 });
+  return { exec: (sql) => void db.exec(sql), close: () => db.close() };
 }

@@ -10,7 +10,9 @@ import { createKvStore } from '../store/kv-store.ts';
 import { createSqlStore } from '../store/sql-store.ts';
 import { VERSION } from '../version.ts';
 import { createKvQueueDispatcher } from './deno-kv-queue.ts';
-import { openNodeSqlite } from './node-sqlite-driver.ts';
+import { getConnInfo } from 'hono/deno';
+import { DataDirInUse, lockDataDir, signInLines, withAdminToken } from './data-dir.ts';
+import { openNodeSqlite, openNodeSqliteLock } from './node-sqlite-driver.ts';
 import { CONFIG_EXIT_CODE, demoBanner, eventLine, loadConfig } from './startup.ts';
 
 const env = Deno.env.toObject();
@@ -27,7 +29,7 @@ try {
   stderr(`${err.message}\n\nThe relay did not start. Fix the configuration and run it again.\n`);
   Deno.exit(CONFIG_EXIT_CODE);
 }
-const { config, configPath, demoToken } = loaded;
+const { configPath, demoToken } = loaded;
 
 /** SQLite in RELAY_DATA_DIR where the filesystem can be written; Deno KV otherwise (Deno Deploy), or with RELAY_STORE=kv. */
 function writable(dir: string): boolean {
@@ -39,8 +41,22 @@ function writable(dir: string): boolean {
     return false;
   }
 }
+const canWrite = writable(dataDir);
+const useKv = env.RELAY_STORE === 'kv' || !canWrite;
+// Self-hosted, the SQLite store's data folder is this relay's alone. A writable folder keeps a
+// generated admin token; on Deno Deploy (none) it must be configured, or the admin surface stays closed.
+let lock: { release(): void } | undefined;
+if (!useKv) {
+  try {
+    lock = lockDataDir(dataDir, openNodeSqliteLock);
+  } catch (err) {
+    if (!(err instanceof DataDirInUse)) throw err;
+    stderr(`green-relay did not start: ${err.message}\n`);
+    Deno.exit(1);
+  }
+}
+const { config, generated } = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
 const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
-const useKv = env.RELAY_STORE === 'kv' || !writable(dataDir);
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
 const db = kv ? undefined : openNodeSqlite(`${dataDir}/relay.db`);
 const store = kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions);
@@ -50,7 +66,8 @@ const relay = createProcessRelay({
   logger,
   post: fetchPost(fetch),
   fetch,
-  clientAddress: (c) => (c.env as { remoteAddr?: Deno.NetAddr } | undefined)?.remoteAddr?.hostname,
+  peerAddress: (c) => getConnInfo(c).remote.address,
+  adminClosedReason: 'no admin token is configured: set admin.token in the configuration (Deno Deploy keeps no generated one)',
   onAccepted: demoToken ? (event) => stderr(eventLine(event)) : undefined,
   dispatcher: kv ? createKvQueueDispatcher(kv) : undefined,
 });
@@ -64,9 +81,10 @@ const server = Deno.serve(
       relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', store: kv ? 'kv' : 'sqlite', targets: config.targets.map((t) => t.name) });
       const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
       if (demoToken) stderr(demoBanner(url, demoToken, configPath));
+      if (config.admin.token) stderr(`${signInLines(url, config.admin.token, generated, Deno.stderr.isTerminal()).join('\n')}\n`);
     },
   },
-  (request, info) => relay.app.fetch(request, { remoteAddr: info.remoteAddr }),
+  relay.app.fetch,
 );
 
 let stopping = false;
@@ -78,6 +96,7 @@ async function stop(signal: string): Promise<void> {
   await relay.stop();
   db?.close();
   kv?.close();
+  lock?.release();
   relay.logger.info('relay.stopped');
   Deno.exit(0);
 }

@@ -12,6 +12,8 @@ import type { RelayEvent } from '../event.ts';
 import type { Logger } from '../log.ts';
 import { createProcessRelay } from '../process-relay.ts';
 import { VERSION } from '../version.ts';
+import { openBetterSqliteLock } from './better-sqlite3-driver.ts';
+import { lockDataDir, withAdminToken } from './data-dir.ts';
 import { startStoreThread, type StoreThread } from './store-thread-client.ts';
 
 export interface NodeRelayOptions {
@@ -27,6 +29,8 @@ export interface NodeRelayOptions {
 export interface NodeRelay {
   url: string;
   port: number;
+  /** The admin token in use, and the file it was generated into when the config named none. */
+  admin: { token: string; generated?: string };
   /** Statements on the store's own SQLite connection (diagnostics, and tests that make the disk fail). */
   db: Pick<StoreThread, 'exec'>;
   /** Stops taking notifications, gives attempts in flight `graceMs` (default 10 s) to finish, closes the store. */
@@ -36,45 +40,53 @@ export interface NodeRelay {
 export const DB_FILE = 'relay.db';
 
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
-  const { config } = options;
   mkdirSync(options.dataDir, { recursive: true });
-  const thread = await startStoreThread(
-    join(options.dataDir, DB_FILE),
-    { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs },
-    // Every store call fails from now on: answers are 503 and /healthz says so.
-    (err) => options.logger.error('store.failed', { error: err.message }),
-  );
-  const relay = createProcessRelay({
-    config,
-    store: thread.store,
-    logger: options.logger,
-    dispatcher: (deps) => thread.dispatcher(deps),
-    fetch: globalThis.fetch,
-    sha256: (text) => createHash('sha256').update(text).digest(),
-    clientAddress: (c) => getConnInfo(c).remote.address,
-    onAccepted: options.onAccepted,
-  });
-  const { logger } = relay;
+  // Throws DataDirInUse when another relay holds the folder.
+  const lock = lockDataDir(options.dataDir, openBetterSqliteLock);
+  try {
+    const { config, generated } = withAdminToken(options.config, options.dataDir);
+    const thread = await startStoreThread(
+      join(options.dataDir, DB_FILE),
+      { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs },
+      // Every store call fails from now on: answers are 503 and /healthz says so.
+      (err) => options.logger.error('store.failed', { error: err.message }),
+    );
+    const relay = createProcessRelay({
+      config,
+      store: thread.store,
+      logger: options.logger,
+      dispatcher: (deps) => thread.dispatcher(deps),
+      fetch: globalThis.fetch,
+      sha256: (text) => createHash('sha256').update(text).digest(),
+      peerAddress: (c) => getConnInfo(c).remote.address,
+      onAccepted: options.onAccepted,
+    });
+    const { logger } = relay;
 
-  await relay.start();
-  const server = await listen(relay.app.fetch, options.port, options.hostname ?? '0.0.0.0');
-  const { port } = server.address() as AddressInfo;
-  const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : 'localhost';
-  logger.info('relay.started', { port, version: VERSION, targets: config.targets.map((t) => t.name) });
-
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    db: thread,
-    async close(graceMs) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await relay.stop(graceMs);
-      await closed;
-      await thread.close();
-      logger.info('relay.stopped');
-    },
-  };
+    await relay.start();
+    const server = await listen(relay.app.fetch, options.port, options.hostname ?? '0.0.0.0');
+    const { port } = server.address() as AddressInfo;
+    const host = options.hostname && options.hostname !== '0.0.0.0' ? options.hostname : 'localhost';
+    logger.info('relay.started', { port, version: VERSION, targets: config.targets.map((t) => t.name) });
+    return {
+      url: `http://${host}:${port}`,
+      port,
+      admin: { token: config.admin.token!, generated },
+      db: thread,
+      async close(graceMs) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await relay.stop(graceMs);
+        await closed;
+        await thread.close();
+        lock.release();
+        logger.info('relay.stopped');
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string) {

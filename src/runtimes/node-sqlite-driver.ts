@@ -3,6 +3,7 @@
 /// <reference path="./node-sqlite.d.ts" />
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { SqlDriver, SqlValue } from '../store/sql-driver.ts';
+import type { LockConnection } from './data-dir.ts';
 
 export interface NodeSqliteDriver extends SqlDriver {
   close(): void;
@@ -34,4 +35,9 @@ export function openNodeSqlite(file: string): NodeSqliteDriver {
     },
     close: () => db.close(),
   };
+}
+
+/** A bare connection for the data folder's lock (data-dir.ts). */
+export function openNodeSqliteLock(file: string): LockConnection {
+  return new DatabaseSync(file);
 }

@@ -3,7 +3,8 @@
 // event printed), so that a first run shows something at once.
 import { ConfigError } from '../config.ts';
 import { createJsonLogger } from '../log.ts';
-import { startNodeRelay } from './node-relay.ts';
+import { DataDirInUse, signInLines } from './data-dir.ts';
+import { startNodeRelay, type NodeRelay } from './node-relay.ts';
 import { CONFIG_EXIT_CODE, demoBanner, eventLine, loadConfig } from './startup.ts';
 
 const env = process.env;
@@ -19,15 +20,23 @@ try {
   process.exit(CONFIG_EXIT_CODE);
 }
 const { config, configPath, demoToken } = loaded;
-const relay = await startNodeRelay({
-  config,
-  dataDir,
-  port: Number(env.PORT ?? 8787),
-  hostname: env.HOST,
-  logger,
-  onAccepted: demoToken ? (event) => process.stderr.write(eventLine(event)) : undefined,
-});
+let relay: NodeRelay;
+try {
+  relay = await startNodeRelay({
+    config,
+    dataDir,
+    port: Number(env.PORT ?? 8787),
+    hostname: env.HOST,
+    logger,
+    onAccepted: demoToken ? (event) => process.stderr.write(eventLine(event)) : undefined,
+  });
+} catch (err) {
+  if (!(err instanceof DataDirInUse)) throw err;
+  process.stderr.write(`green-relay did not start: ${err.message}\n`);
+  process.exit(1);
+}
 if (demoToken) process.stderr.write(demoBanner(relay.url, demoToken, configPath));
+process.stderr.write(`${signInLines(relay.url, relay.admin.token, relay.admin.generated, process.stderr.isTTY === true).join('\n')}\n`);
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -1,11 +1,10 @@
 // What `npm start` and `deno task start` share: finding the config (RELAY_CONFIG or
 // ./relay.config.json) or starting in demo mode, and what demo mode prints. node:fs and
 // node:crypto work in both runtimes.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, parseConfig, validateConfig, type RelayConfig } from '../config.ts';
 import type { RelayEvent } from '../event.ts';
+import { secretIn } from './data-dir.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -17,18 +16,9 @@ export function loadConfig(env: Env, dataDir: string): { config: RelayConfig; co
   const configPath = env.RELAY_CONFIG ?? './relay.config.json';
   if (existsSync(configPath)) return { config: parseConfig(readFileSync(configPath, 'utf8'), env, configPath), configPath };
   if (env.RELAY_CONFIG) throw new ConfigError(configPath, ['(file): not found (RELAY_CONFIG names it)']);
-  const demoToken = demoTokenIn(dataDir);
+  // The demo token survives restarts, so the webhookUrlToken set in Green API keeps working.
+  const demoToken = secretIn(dataDir, 'demo-token').value;
   return { config: validateConfig({ instances: { '*': { token: demoToken } } }, {}, 'demo mode'), configPath, demoToken };
-}
-
-/** The demo token survives restarts, so the webhookUrlToken set in Green API keeps working. */
-function demoTokenIn(dir: string): string {
-  const file = join(dir, 'demo-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dir, { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
 }
 
 const SAMPLE = JSON.stringify({
@@ -54,8 +44,7 @@ export function demoBanner(url: string, token: string, configPath: string): stri
     `  curl -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' ${url}/webhook \\`,
     `       --data '${SAMPLE}'`,
     '',
-    `Watch what arrives in the inspector: ${url}/ (from this machine)`,
-    'Write relay.config.json (see README.md) to add targets.',
+    'Watch what arrives in the inspector (link below). Write relay.config.json (see README.md) to add targets.',
     '',
   ].join('\n');
 }

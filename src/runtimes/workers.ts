@@ -153,8 +153,20 @@ export default {
     }
     if (relay?.config !== config) {
       const configured = Object.keys(config.instances).filter((id) => id !== '*');
-      // No peer address is trusted here, so the admin endpoints need the admin token.
-      relay = { config, app: createRelay({ config, store: createDurableObjectStore(env.INSTANCES, configured), logger: loggerFor(config) }).app };
+      // The Worker keeps no file to generate an admin token into: the configured one, or the
+      // RELAY_ADMIN_TOKEN secret, or the admin surface stays closed.
+      const adminToken = config.admin.token ?? (typeof env.RELAY_ADMIN_TOKEN === 'string' && env.RELAY_ADMIN_TOKEN !== '' ? env.RELAY_ADMIN_TOKEN : undefined);
+      relay = {
+        config,
+        app: createRelay({
+          config: { ...config, admin: { token: adminToken } },
+          store: createDurableObjectStore(env.INSTANCES, configured),
+          logger: loggerFor(config),
+          // Cloudflare's edge sets it to the address that connected to it.
+          peerAddress: (c) => c.req.header('cf-connecting-ip'),
+          adminClosedReason: 'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN` (or set admin.token in RELAY_CONFIG)',
+        }).app,
+      };
     }
     return relay.app.fetch(request, env, ctx);
   },

@@ -1,5 +1,7 @@
 // The admin API (contract §6) over real HTTP: auth, filters and paging, replay to a real sink
 // with the same webhook-id, bulk replay scoped to one target, quarantine release, OpenAPI.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OPERATIONS } from '../../src/admin/openapi.ts';
 import { createRelay } from '../../src/app.ts';
@@ -58,20 +60,33 @@ describe('auth', () => {
     }
   });
 
-  it('with no admin token, answers on loopback and nowhere else', async () => {
+  it('with no admin token configured, generates one into the data folder (0600) and admits nobody without it, loopback included', async () => {
     const { relay } = await setUp([], null);
-    expect((await api(relay, '/api/events', { token: null })).status).toBe(200);
-    // A remote peer cannot be made here (only loopback is reachable), so the app is asked directly
-    // with the address a remote client would have.
+    const file = join(relay.dataDir, 'admin-token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const generated = readFileSync(file, 'utf8').trim();
+    expect(generated).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(relay.admin).toEqual({ token: generated, generated: file });
+    for (const path of ['/api/events', '/metrics', '/api/stream']) {
+      expect((await api(relay, path, { token: null })).status, path).toBe(401);
+    }
+    expect((await api(relay, '/api/events', { token: generated })).status).toBe(200);
+  });
+
+  it('keeps the admin surface closed, saying how to open it, where no token can be generated (Workers)', async () => {
     const dir = tempDir();
     const config = validateConfig({ instances: { '*': { token: 't' } } }, {});
     const store = createSqlStore(openBetterSqlite(`${dir}/relay.db`), { dedupWindowMs: 1, retentionMs: 1 });
     const silent = { info() {}, warn() {}, error() {} };
-    const remote = createRelay({ config, store, logger: silent, clientAddress: () => '203.0.113.7' }).app;
-    const local = createRelay({ config, store, logger: silent, clientAddress: () => '::ffff:127.0.0.1' }).app;
-    expect((await remote.request('/api/events')).status).toBe(401);
-    expect((await remote.request('/metrics')).status).toBe(401);
-    expect((await local.request('/api/events')).status).toBe(200);
+    const how = 'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN`';
+    const app = createRelay({ config, store, logger: silent, peerAddress: () => '127.0.0.1', adminClosedReason: how }).app;
+    for (const path of ['/api/events', '/metrics']) {
+      const response = await app.request(path, { headers: { authorization: 'Bearer anything' } });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toBe(how);
+    }
+    expect((await app.request('/')).headers.get('location')).toBe('/login?next=%2F');
+    expect(await (await app.request('/login')).text()).toContain('wrangler secret put RELAY_ADMIN_TOKEN');
   });
 });
 

@@ -61,6 +61,8 @@ export function behaviourResponder(): (request: SinkRequest) => SinkReply {
 
 export interface BehaviourContext {
   url: string;
+  /** The relay behind a reverse proxy on the same host (test/helpers/proxy-server.ts): every caller looks like loopback. */
+  proxy: string;
   requests: SinkRequest[];
 }
 
@@ -109,6 +111,34 @@ const delivery = async (ctx: BehaviourContext, id: string, target: string) => (a
 // ---- the cases -----------------------------------------------------------------------------------
 
 export const BEHAVIOUR: BehaviourCase[] = [
+  {
+    name: 'admits no one to the admin surface without the admin token, directly or through a proxy on the same host',
+    async run(ctx) {
+      const withToken = { authorization: `Bearer ${ADMIN}` };
+      for (const base of [ctx.url, ctx.proxy]) {
+        const where = base === ctx.url ? 'direct' : 'proxied';
+        const doc = (await (await fetch(`${base}/api/openapi.json`, { headers: withToken })).json()) as { paths: Record<string, Record<string, unknown>> };
+        const posts = Object.entries(doc.paths).filter(([, ops]) => 'post' in ops).map(([path]) => path.replace(/\{[^}]+\}/g, 'nope'));
+        assert.ok(posts.length >= 3, 'the API documents its POST routes');
+        for (const path of ['/api/events', '/api/stream', '/metrics', '/api/openapi.json', ...posts]) {
+          const method = posts.includes(path) ? 'POST' : 'GET';
+          const refused = await fetch(`${base}${path}`, { method });
+          assert.equal(refused.status, 401, `${where} ${method} ${path} without the token`);
+          assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'unauthorized');
+          const admitted = await fetch(`${base}${path}`, { method, headers: withToken });
+          assert.notEqual(admitted.status, 401, `${where} ${method} ${path} with the token`);
+          if (method === 'GET') assert.equal(admitted.status, 200, `${where} ${path} with the token`);
+          await admitted.body?.cancel();
+        }
+        const page = await fetch(`${base}/`, { redirect: 'manual' });
+        assert.equal(page.status, 303, `${where} / without the token`);
+        assert.match(page.headers.get('location') ?? '', /^\/login/);
+        const signedIn = await fetch(`${base}/`, { headers: withToken });
+        assert.equal(signedIn.status, 200);
+        assert.match(await signedIn.text(), /<title>Events/);
+      }
+    },
+  },
   {
     name: 'delivers every fixture in all three formats, with its type, subject, kind, text and raw body',
     async run(ctx) {

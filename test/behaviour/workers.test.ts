@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture } from '../helpers/fixtures.ts';
+import { startProxy, type Proxy } from '../helpers/proxy.ts';
 import { tempDir } from '../helpers/relay.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { startWorkersRelay, type WorkersRelay } from '../helpers/wrangler.ts';
@@ -16,17 +17,20 @@ const BUNDLE_BUDGET_BYTES = 150 * 1024;
 
 let sink: Sink;
 let relay: WorkersRelay;
+let proxy: Proxy;
 beforeAll(async () => {
   sink = await startSink(behaviourResponder());
   relay = await startWorkersRelay(behaviourConfig(sink.url.replace('/hook', '')), tempDir());
+  proxy = await startProxy(relay.url);
 }, 90_000);
 afterAll(async () => {
+  proxy?.stop();
   await relay?.kill();
   await sink?.close();
 });
 
 describe('behaviour on workers', () => {
-  for (const c of BEHAVIOUR) it(`${c.name} (workers)`, () => c.run({ url: relay.url, requests: sink.requests }), 90_000);
+  for (const c of BEHAVIOUR) it(`${c.name} (workers)`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }), 90_000);
 });
 
 describe('workers only', () => {
@@ -84,6 +88,26 @@ describe('workers configuration and metrics', () => {
       await bad.kill();
     }
   }, 90_000);
+
+  it('keeps the admin surface closed until an admin token is set, saying how, and opens it with the RELAY_ADMIN_TOKEN secret', async () => {
+    const config = { instances: { '*': { token: TOKEN } } };
+    const closed = await startWorkersRelay(config, tempDir());
+    try {
+      const refused = await fetch(`${closed.url}/api/events`, { headers: { authorization: 'Bearer guess' } });
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('wrangler secret put RELAY_ADMIN_TOKEN');
+      expect((await fetch(`${closed.url}/metrics`)).status).toBe(401);
+    } finally {
+      await closed.kill();
+    }
+    const opened = await startWorkersRelay(config, tempDir(), { RELAY_ADMIN_TOKEN: 'from-the-secret' });
+    try {
+      expect((await fetch(`${opened.url}/api/events`, { headers: { authorization: 'Bearer from-the-secret' } })).status).toBe(200);
+      expect((await fetch(`${opened.url}/api/events`)).status).toBe(401);
+    } finally {
+      await opened.kill();
+    }
+  }, 120_000);
 
   it('shows the backlog and dead gauges on /metrics, read from the objects', async () => {
     const response = await fetch(`${relay.url}/metrics`, { headers: { authorization: 'Bearer behaviour-admin' } });

@@ -25,9 +25,14 @@ function run(args: string[], options: { input?: string; env?: Record<string, str
   });
 }
 
-/** SetSettings / GetSettings as documented: {apiUrl}/waInstance{id}/{method}/{apiTokenInstance}. */
-async function fakeGreenApi(instance: string, apiToken: string) {
+/**
+ * SetSettings / GetSettings as documented: {apiUrl}/waInstance{id}/{method}/{apiTokenInstance}.
+ * "The settings are applied within 5 minutes": with `applyAfterMs`, GetSettings shows the old
+ * settings until then. With `echoToken: false`, it never shows webhookUrlToken (as some accounts do).
+ */
+async function fakeGreenApi(instance: string, apiToken: string, options: { applyAfterMs?: number; echoToken?: boolean } = {}) {
   const settings: Record<string, unknown> = { wid: '79001234567@c.us', webhookUrl: '', webhookUrlToken: '', incomingWebhook: 'no', outgoingWebhook: 'no' };
+  let shown = { ...settings };
   const calls: string[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -40,9 +45,12 @@ async function fakeGreenApi(instance: string, apiToken: string) {
         res.writeHead(match ? 401 : 404).end(JSON.stringify({ error: 'Unauthorized' }));
       } else if (match[2] === 'setSettings' && req.method === 'POST') {
         Object.assign(settings, JSON.parse(body));
+        if (options.applyAfterMs) setTimeout(() => (shown = { ...settings }), options.applyAfterMs);
+        else shown = { ...settings };
         res.end(JSON.stringify({ saveSettings: true }));
       } else if (match[2] === 'getSettings' && req.method === 'GET') {
-        res.end(JSON.stringify(settings));
+        const { webhookUrlToken, ...rest } = shown;
+        res.end(JSON.stringify(options.echoToken === false ? rest : { ...rest, webhookUrlToken }));
       } else {
         res.writeHead(405).end('{}');
       }
@@ -94,6 +102,41 @@ describe('green-relay connect', () => {
     }
   });
 
+  it('succeeds once the settings are saved, says that Green API applies them within 5 minutes, and --wait watches it happen', async () => {
+    const api = await fakeGreenApi('1101000003', 'api-secret', { applyAfterMs: 1_500 });
+    try {
+      const args = ['connect', '--instance', '1101000003', '--api-token', 'api-secret', '--url', 'https://relay.example.com', '--api-url', api.url, '--types', 'incoming'];
+      const now = await run(args);
+      expect(now.code, now.stderr).toBe(0);
+      expect(now.stdout).toContain('SetSettings saved the settings.');
+      expect(now.stdout).toContain('webhookUrl: "" (set to "https://relay.example.com/webhook")');
+      expect(now.stdout).toContain('Green API applies settings within 5 minutes');
+      const waited = await run([...args, '--token', 'chosen-token', '--wait', '20s']);
+      expect(waited.code, waited.stderr).toBe(0);
+      expect(waited.stdout).toContain('webhookUrl: "https://relay.example.com/webhook"');
+      expect(waited.stdout).toContain('webhookUrlToken: the new token');
+      expect(waited.stdout).not.toContain('applies settings within');
+      const impatient = await run([...args, '--token', 'another-token', '--wait', '100ms']);
+      expect(impatient.code).toBe(1);
+      expect(impatient.stderr).toContain('GetSettings still differs for webhookUrlToken after 100ms (Green API applies settings within 5 minutes');
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('treats a webhookUrlToken that GetSettings never shows as "not shown", not as a difference', async () => {
+    const api = await fakeGreenApi('1101000004', 'api-secret', { echoToken: false });
+    try {
+      const result = await run(['connect', '--instance', '1101000004', '--api-token', 'api-secret', '--url', 'https://relay.example.com', '--api-url', api.url, '--wait', '10s']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('webhookUrlToken: not shown');
+      expect(result.stdout).not.toContain('applies settings within');
+      expect(api.settings.webhookUrlToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('fails with exit code 1 when Green API refuses, and 2 on a bad command line', async () => {
     const api = await fakeGreenApi('1101000001', 'api-secret');
     try {
@@ -103,6 +146,7 @@ describe('green-relay connect', () => {
       expect((await run(['connect', '--instance', 'abc', '--api-token', 'x', '--url', 'https://r.example.com'])).code).toBe(2);
       expect((await run(['connect', '--instance', '1', '--api-token', 'x', '--url', 'https://r.example.com', '--types', 'everything'])).stderr).toContain('unknown everything');
       expect((await run(['connect', '--api-token', 'x'])).stderr).toContain('--instance is required');
+      expect((await run(['connect', '--instance', '1', '--api-token', 'x', '--url', 'https://r.example.com', '--wait', 'soon'])).stderr).toContain('--wait: not a duration');
     } finally {
       await api.close();
     }
@@ -154,6 +198,20 @@ describe('green-relay events and replay', () => {
 
     expect((await run(['events', '--url', relay.url])).code).toBe(1); // no admin token
     expect((await run(['replay', '--url', relay.url, '--admin-token', ADMIN])).code).toBe(2);
+  });
+});
+
+describe('green-relay on the relay\'s own machine', () => {
+  it('finds the admin token the relay generated in its data folder', async () => {
+    const own = await startRelay();
+    try {
+      const listed = await run(['events', '--url', own.url, '--json'], { env: { RELAY_DATA_DIR: own.dataDir } });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual({ items: [], next: null });
+      expect((await run(['events', '--url', own.url], { env: { RELAY_DATA_DIR: tempDir() } })).code).toBe(1);
+    } finally {
+      await own.close();
+    }
   });
 });
 

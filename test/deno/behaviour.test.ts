@@ -4,7 +4,7 @@
 import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from '../behaviour/cases.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { startSink } from '../helpers/sink.ts';
-import { spawnDenoRelay } from './relay.ts';
+import { spawnDenoRelay, spawnProxy } from './relay.ts';
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
@@ -14,10 +14,12 @@ for (const store of ['sqlite', 'kv'] as const) {
     const dir = Deno.makeTempDirSync();
     const env: Record<string, string> = store === 'kv' ? { RELAY_STORE: 'kv', RELAY_KV_PATH: `${dir}/relay.kv` } : {};
     const relay = await spawnDenoRelay(behaviourConfig(sink.url.replace('/hook', '')), dir, env);
+    const proxy = await spawnProxy(relay.url);
     try {
       if (!relay.output().includes(`"store":"${store}"`)) throw new Error(`the relay did not start on the ${store} store`);
-      for (const c of BEHAVIOUR) await t.step(`${c.name} (deno, ${store})`, () => c.run({ url: relay.url, requests: sink.requests }));
+      for (const c of BEHAVIOUR) await t.step(`${c.name} (deno, ${store})`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }));
     } finally {
+      proxy.stop();
       await relay.kill();
       await sink.close();
     }

@@ -43,3 +43,22 @@ export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: 
     },
   };
 }
+
+/** The reverse proxy of test/helpers/proxy-server.ts in front of `upstream`, run by node as it is under vitest. */
+export async function spawnProxy(upstream: string): Promise<{ url: string; stop(): void }> {
+  const child = new Deno.Command('node', { args: ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream], stdout: 'piped', stderr: 'inherit' }).spawn();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let output = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the proxy exited: ${output}`);
+    output += decoder.decode(value);
+    const port = /"port":(\d+)/.exec(output)?.[1];
+    if (port) {
+      reader.releaseLock();
+      void child.stdout.cancel();
+      return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+    }
+  }
+}
