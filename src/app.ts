@@ -1,23 +1,24 @@
 // createRelay: the Hono app every runtime serves. Routes only; the runtime hands in the ports
-// (store, logger, clock, hashing, client address) and runs the dispatcher, so nothing here
-// touches a runtime global.
-import { Hono } from 'hono';
-import { createAdminApi, summaryJson } from './admin/api.ts';
-import type { Context } from 'hono';
+// (store, logger, clock, hashing, the peer's address) and runs the dispatcher, so nothing here
+// touches a runtime global. A notification's way: receive.ts (the checks) -> ingest.ts (normalize,
+// match targets, store) -> the dispatcher (delivery/), which the runtime drives.
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { createAdminApi } from './admin/api.ts';
 import { createAdminAuth } from './admin/auth.ts';
-import { createLiveFeed } from './admin/live.ts';
+import { createLiveFeed, publishAccepted } from './admin/live.ts';
 import { createOperations } from './admin/operations.ts';
 import type { RelayConfig } from './config.ts';
 import { createTargetMatcher } from './delivery/filter.ts';
-import { preview } from './event-preview.ts';
 import type { RelayEvent } from './event.ts';
 import { webCryptoSha256, type Sha256 } from './hash.ts';
 import { errorResponse } from './http.ts';
+import { createIngest, type Ingest } from './ingest.ts';
 import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
 import { storeGauges, type Metrics } from './metrics.ts';
 import { callerAddress, networks } from './net/address.ts';
-import { createIngestor, createReceiver, type Ingestor } from './receive.ts';
+import { createReceiver } from './receive.ts';
 import type { AppStore } from './store/store.ts';
 
 export interface RelayPorts {
@@ -47,8 +48,8 @@ const STATS_WINDOW_MS = 24 * 3_600_000;
 
 export interface Relay {
   app: Hono;
-  /** The normalize -> store path of POST /webhook, for notifications that arrive another way (pull mode). */
-  ingestor: Ingestor;
+  /** The one ingest path, for notifications that arrive another way (pull mode). */
+  ingest: Ingest;
 }
 
 export function createRelay(ports: RelayPorts): Relay {
@@ -56,34 +57,24 @@ export function createRelay(ports: RelayPorts): Relay {
   const now = ports.now ?? Date.now;
   const sha256 = ports.sha256 ?? webCryptoSha256;
   const live = createLiveFeed();
-  const receiverDeps = {
-    ...ports,
+  const ingest = createIngest({
+    config,
+    store,
+    logger,
+    metrics,
     now,
     sha256,
-    onAccepted: (event: RelayEvent, targets: string[]) => {
+    onAccepted(event, targets, preview) {
       if (targets.length > 0) ports.onDue?.();
       ports.onAccepted?.(event, targets);
-      live.publish('event', () =>
-        summaryJson({
-        id: event.id,
-        instance: event.greenapiinstance,
-        type: event.type,
-        subject: event.subject ?? null,
-        receivedAt: Date.parse(event.data.receivedAt),
-        duplicates: 0,
-        preview: preview({ kind: event.data.message?.kind ?? null, text: event.data.message?.text ?? null, status: event.data.status?.value ?? null, state: event.data.state }),
-        deliveries: targets.map((target) => ({ target, status: 'pending', attempts: 0, series: 0, leased: false, nextAt: null, lastStatus: null, lastError: null, updatedAt: now() })),
-        }),
-      );
+      publishAccepted(live, event, targets, preview, now());
     },
-  };
-  const ingestor = createIngestor(receiverDeps);
-  const receive = createReceiver(receiverDeps, ingestor);
+  });
+  const receive = createReceiver({ config, ingest, logger, metrics, now, sha256 });
   const admin = createAdminAuth(config.admin.token, sha256, ports.adminClosedReason ?? 'no admin token is configured (admin.token)');
   const trustedProxies = networks(config.receive.trustedProxies);
   const caller = (c: Context) => callerAddress(ports.peerAddress?.(c), c.req.raw.headers, trustedProxies);
-  const matchTargets = createTargetMatcher(config.targets);
-  const operations = createOperations({ config, store, ingestor, matchTargets, logger, now, onDue: ports.onDue });
+  const operations = createOperations({ config, store, ingest, matchTargets: createTargetMatcher(config.targets), logger, now, onDue: ports.onDue });
   const targetStats = () => store.targetStats(now() - STATS_WINDOW_MS);
   const app = new Hono();
 
@@ -112,10 +103,12 @@ export function createRelay(ports: RelayPorts): Relay {
 
   app.route('/', createInspector({ config, store, admin, operations, targetStats }));
 
-  app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err) => {
+    // A refusal that carries its answer (an operator's request that cannot be done, a middleware's 4xx).
+    if (err instanceof HTTPException) return err.getResponse();
     logger.error('request.failed', { error: describeError(err) });
     return errorResponse('internal', 'internal error');
   });
-  return { app, ingestor };
+  return { app, ingest };
 }

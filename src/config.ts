@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { parseNetwork } from './net/address.ts';
 
+/** The exit code of a start refused for its configuration, and of check-config on a bad file: EX_CONFIG. */
+export const CONFIG_EXIT_CODE = 78;
+
 export const TARGET_FORMATS = ['cloudevents', 'cloudevents-binary', 'raw'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];
 

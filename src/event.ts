@@ -1,7 +1,7 @@
-// The relay's event: a CloudEvents 1.0 envelope (https://github.com/cloudevents/spec) around the
+// The relay's event: a CloudEvents 1.0 header (https://github.com/cloudevents/spec) around the
 // normalized notification (contract §2), its deterministic id (contract §3), and the JSON texts
 // the store keeps and the delivery formats are assembled from.
-import type { Envelope } from './green-api/schema.ts';
+import type { NotificationHeader } from './green-api/schema.ts';
 import { normalize, type EventData } from './green-api/normalize.ts';
 import { webCryptoSha256, type Sha256 } from './hash.ts';
 
@@ -43,19 +43,29 @@ export function eventType(typeWebhook: string): string {
   return Object.hasOwn(TYPE_BY_WEBHOOK, typeWebhook) ? TYPE_BY_WEBHOOK[typeWebhook]! : 'com.green-api.other';
 }
 
+/** Type patterns of target filters and listing filters: exact, `prefix.*` (the dot kept), or `*`. */
+export function typeMatcher(pattern: string): (type: string) => boolean {
+  if (pattern === '*') return () => true;
+  if (pattern.endsWith('.*')) {
+    const prefix = pattern.slice(0, -1);
+    return (type) => type.startsWith(prefix);
+  }
+  return (type) => type === pattern;
+}
+
 /**
- * Builds the event for a notification that passed the Envelope check. Pure but for the id's
+ * Builds the event for a notification that passed the NotificationHeader check. Pure but for the id's
  * SHA-256, which may be asynchronous.
  */
-export async function buildEvent(raw: Record<string, unknown>, envelope: Envelope, receivedAt: Date, sha256: Sha256 = webCryptoSha256): Promise<RelayEvent> {
-  const data = normalize(raw, envelope, receivedAt);
+export async function buildEvent(raw: Record<string, unknown>, header: NotificationHeader, receivedAt: Date, sha256: Sha256 = webCryptoSha256): Promise<RelayEvent> {
+  const data = normalize(raw, header, receivedAt);
   const attributes: EventAttributes = {
     specversion: '1.0',
     id: await eventId(data, sha256),
     source: `/green-api/instances/${data.instance.id}`,
     type: eventType(data.webhook),
     subject: data.chat?.id,
-    time: eventTime(envelope.timestamp) ?? data.receivedAt,
+    time: eventTime(header.timestamp) ?? data.receivedAt,
     datacontenttype: 'application/json',
     greenapiinstance: data.instance.id,
     greenapiwebhook: data.webhook,

@@ -1,4 +1,6 @@
-// The one error shape on the wire (contract §1): {"error":{"code","message"}}.
+// The one error shape on the wire (contract §1): {"error":{"code","message"}}, and reading a
+// request body within a limit.
+import { concatBytes } from './bytes.ts';
 
 export type ErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'payload_too_large' | 'unprocessable' | 'unavailable' | 'internal';
 
@@ -18,7 +20,11 @@ export function errorResponse(code: ErrorCode, message: string, headers?: Record
   return Response.json({ error: { code, message } }, { status: STATUS[code], headers });
 }
 
-/** The request body, or null when it is larger than `max` bytes (read no further than that). */
+/**
+ * The request body, or null when it is larger than `max` bytes (read no further than that). Not
+ * Hono's bodyLimit middleware: it wraps the body in a new stream that the handler then reads
+ * again; here the one read both counts and keeps the bytes.
+ */
 export async function readBody(request: Request, max: number): Promise<Uint8Array | null> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > max) return null;
@@ -43,11 +49,5 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks);
 }

@@ -4,7 +4,8 @@
 import type { Context, Hono } from 'hono';
 import { createRelay } from './app.ts';
 import type { RelayConfig } from './config.ts';
-import { createDispatcher, type Dispatcher, type DispatcherDeps } from './delivery/dispatcher.ts';
+import { createDispatchLoop } from './delivery/dispatch-loop.ts';
+import type { DispatcherFactory } from './delivery/dispatcher.ts';
 import { fetchPost, type HttpPost } from './delivery/http-post.ts';
 import type { RelayEvent } from './event.ts';
 import type { Sha256 } from './hash.ts';
@@ -12,13 +13,13 @@ import { createRedactingLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { startPuller, type Puller } from './pull/puller.ts';
 import type { Store } from './store/store.ts';
-import { VERSION } from './version.ts';
+import { USER_AGENT } from './version.ts';
 
 export interface ProcessRelayPorts {
   config: RelayConfig;
   store: Store;
   logger: Logger;
-  /** How the in-process dispatcher POSTs deliveries (default: fetch). */
+  /** How the in-process dispatcher loop POSTs deliveries (default: fetch); unused with another `dispatcher`. */
   post?: HttpPost;
   /** How pullers call Green API. */
   fetch: typeof fetch;
@@ -28,7 +29,7 @@ export interface ProcessRelayPorts {
   adminClosedReason?: string;
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
   /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue, Node its store thread). */
-  dispatcher?: (deps: DispatcherDeps) => Dispatcher;
+  dispatcher?: DispatcherFactory;
 }
 
 export interface ProcessRelay {
@@ -45,8 +46,9 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const { config, store } = ports;
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
-  const dispatcher = (ports.dispatcher ?? createDispatcher)({ store, targets: config.targets, post: ports.post ?? fetchPost(), logger, metrics, now: Date.now, userAgent: `green-relay/${VERSION}` });
-  const { app, ingestor } = createRelay({
+  const dispatch: DispatcherFactory = ports.dispatcher ?? ((options) => createDispatchLoop({ ...options, post: ports.post ?? fetchPost() }));
+  const dispatcher = dispatch({ store, targets: config.targets, logger, metrics, now: Date.now, userAgent: USER_AGENT });
+  const { app, ingest } = createRelay({
     config,
     store,
     logger,
@@ -65,7 +67,7 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     async start() {
       await dispatcher.start();
       pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
-        pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingestor, store, logger, metrics, now: Date.now })] : [],
+        pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now })] : [],
       );
     },
     async stop(graceMs) {

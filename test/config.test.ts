@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema } from '../src/config-schema.ts';
 import { ConfigError, parseConfig } from '../src/config.ts';
-import { tempDir } from './helpers/relay.ts';
+import { tempDir } from './helpers/tmp.ts';
 
 const base = { instances: { '*': { token: 't' } } };
 const target = { name: 'crm', url: 'https://crm.example.com/hook' };
@@ -107,7 +107,7 @@ describe('start-up', () => {
     const dir = tempDir();
     const file = join(dir, 'relay.config.json');
     writeFileSync(file, JSON.stringify({ instances: { '*': { token: '${GREEN_API_TOKEN}' } }, targets: [{ name: 'x', url: 'nope', format: 'xml' }] }));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/runtimes/node.ts'], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/runtimes/node/index.ts'], {
       env: { PATH: process.env.PATH, RELAY_CONFIG: file, RELAY_DATA_DIR: dir, PORT: '0' },
       encoding: 'utf8',
       timeout: 20_000,
@@ -120,7 +120,7 @@ describe('start-up', () => {
 
   it('stops when RELAY_CONFIG names a file that does not exist', () => {
     const dir = tempDir();
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/runtimes/node.ts'], {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/runtimes/node/index.ts'], {
       env: { PATH: process.env.PATH, RELAY_CONFIG: join(dir, 'missing.json'), RELAY_DATA_DIR: dir, PORT: '0' },
       encoding: 'utf8',
       timeout: 20_000,

@@ -3,7 +3,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { fixture } from './helpers/fixtures.ts';
 import { spawnRelay } from './helpers/process.ts';
-import { tempDir, TOKEN } from './helpers/relay.ts';
+import { tempDir } from './helpers/tmp.ts';
+import { TOKEN } from './helpers/webhook.ts';
 
 const config = { instances: { '*': { token: TOKEN } } };
 const post = (url: string) =>

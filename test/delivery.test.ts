@@ -1,29 +1,25 @@
 // Delivery to real sinks (contract §4): signatures, headers, retries, Retry-After, 410, timeouts,
 // isolation between targets, dead letters, and filters.
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ConfigInput } from '../src/config.ts';
 import { fixture } from './helpers/fixtures.ts';
 import { startRelay, type TestRelay } from './helpers/relay.ts';
 import { startSink, type Responder, type Sink } from './helpers/sink.ts';
+import { SECRET } from './helpers/webhook.ts';
 
 const text = fixture('incomingMessageReceived.textMessage.json');
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const open: { close(): Promise<void> }[] = [];
 
 async function sink(respond?: Responder): Promise<Sink> {
   const s = await startSink(respond);
-  open.push(s);
+  onTestFinished(() => s.close());
   return s;
 }
 async function relay(config: Partial<ConfigInput>): Promise<TestRelay> {
   const r = await startRelay(config);
-  open.unshift(r); // closed before the sinks it talks to
+  onTestFinished(() => r.close());
   return r;
 }
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
-});
 
 type Attempt = { target: string; attempt: number; status_code: number | null; error: string | null; outcome: string };
 const attempts = (r: TestRelay) => r.query<Attempt>('SELECT target, attempt, status_code, error, outcome FROM attempts ORDER BY id');

@@ -1,20 +1,17 @@
 // Event identity (contract §3): what counts as the same notification, and what does not.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildEvent } from '../src/event.ts';
-import { Envelope } from '../src/green-api/schema.ts';
+import { NotificationHeader } from '../src/green-api/schema.ts';
 import { fixture, loadFixtures } from './helpers/fixtures.ts';
 import { startRelay, type TestRelay } from './helpers/relay.ts';
 import { startSink, type Sink } from './helpers/sink.ts';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
-});
 
 async function relayWithSink(): Promise<{ relay: TestRelay; sink: Sink }> {
   const sink = await startSink();
   const relay = await startRelay({ targets: [{ name: 'sink', url: sink.url }] });
-  open.push(relay, sink);
+  onTestFinished(() => sink.close());
+  onTestFinished(() => relay.close());
   return { relay, sink };
 }
 
@@ -91,9 +88,9 @@ describe('event ids', () => {
 
   it('is 32 characters of [A-Za-z0-9_-] and the same on every run for every fixture', async () => {
     for (const file of loadFixtures()) {
-      const envelope = Envelope.parse(file.json);
-      const a = await buildEvent(file.json, envelope, new Date(0));
-      const b = await buildEvent(structuredClone(file.json), envelope, new Date(1_000_000));
+      const header = NotificationHeader.parse(file.json);
+      const a = await buildEvent(file.json, header, new Date(0));
+      const b = await buildEvent(structuredClone(file.json), header, new Date(1_000_000));
       expect(a.id).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(b.id).toBe(a.id);
     }

@@ -1,15 +1,11 @@
 // GET /metrics: counters move as notifications and attempts happen, and the text parses as the
 // Prometheus exposition format.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fixture } from './helpers/fixtures.ts';
 import { startRelay, type TestRelay } from './helpers/relay.ts';
 import { startSink } from './helpers/sink.ts';
 
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
-});
 
 type Family = { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }[] };
 
@@ -31,7 +27,7 @@ const value = (families: Map<string, Family>, name: string, labels: Record<strin
 describe('/metrics', () => {
   it('counts notifications, duplicates, quarantine, refusals and attempts, with backlog, dead and latencies', async () => {
     const sink = await startSink((_, i) => ({ status: i === 0 ? 500 : 200 }));
-    open.push(sink);
+    onTestFinished(() => sink.close());
     const relay = await startRelay({
       admin: { token: 'metrics-admin' },
       targets: [
@@ -39,7 +35,7 @@ describe('/metrics', () => {
         { name: 'gone', url: 'http://127.0.0.1:9/x', retry: [] },
       ],
     });
-    open.unshift(relay);
+    onTestFinished(() => relay.close());
 
     const before = await scrape(relay);
     expect(value(before, 'green_relay_notifications_received_total')).toBe(0);

@@ -1,36 +1,30 @@
 // Pull mode against a local stand-in for Green API's HTTP API: every fixture pulled reaches a
 // real sink and the queue ends empty; a crash between ingest and delete loses and doubles
 // nothing; 500s and hanging calls are backed off and recovered from; order is kept.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createRelay } from '../src/app.ts';
 import { validateConfig } from '../src/config.ts';
 import { createJsonLogger } from '../src/log.ts';
 import { startPuller } from '../src/pull/puller.ts';
-import { openBetterSqlite } from '../src/runtimes/better-sqlite3-driver.ts';
+import { openBetterSqlite } from '../src/runtimes/node/sqlite-driver.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import { fixture, loadFixtures } from './helpers/fixtures.ts';
 import { startFakeGreenApi, type FakeGreenApi } from './helpers/green-api.ts';
-import { spawnRelay, type RelayProcess } from './helpers/process.ts';
+import { spawnRelay } from './helpers/process.ts';
 import { startRelay, tempDir } from './helpers/relay.ts';
 import { startSink, type Sink } from './helpers/sink.ts';
 
 const INSTANCE = '1101000001';
 const API_TOKEN = 'api-token-for-pull-tests';
-const open: { close(): Promise<void> }[] = [];
-const processes: RelayProcess[] = [];
-afterEach(async () => {
-  for (const p of processes.splice(0)) p.child.kill('SIGKILL');
-  for (const o of open.splice(0)) await o.close();
-});
 
 async function fakeApi(options?: { maxWaitMs?: number }): Promise<FakeGreenApi> {
   const api = await startFakeGreenApi(INSTANCE, API_TOKEN, options);
-  open.push(api);
+  onTestFinished(() => api.close());
   return api;
 }
 async function sink(): Promise<Sink> {
   const s = await startSink();
-  open.push(s);
+  onTestFinished(() => s.close());
   return s;
 }
 const pulled = (api: FakeGreenApi) => ({ [INSTANCE]: { pull: { apiUrl: api.url, apiToken: API_TOKEN, receiveTimeout: 5 } } });
@@ -43,8 +37,8 @@ function inProcess(api: FakeGreenApi, sinkUrl: string, options: { pollMarginMs?:
   const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
   const logs: string[] = [];
   const logger = createJsonLogger((line) => logs.push(line));
-  const { ingestor } = createRelay({ config, store, logger });
-  const puller = startPuller({ instance: INSTANCE, pull: config.instances[INSTANCE]!.pull!, fetch, ingestor, store, logger, now: Date.now, backoffMs: 50, ...options });
+  const { ingest } = createRelay({ config, store, logger });
+  const puller = startPuller({ instance: INSTANCE, pull: config.instances[INSTANCE]!.pull!, fetch, ingest, logger, now: Date.now, backoffMs: 50, ...options });
   return { db, logs, puller, events: () => db.all<{ id: string; body: Uint8Array }>('SELECT id, body FROM events ORDER BY received_at, rowid') };
 }
 
@@ -56,7 +50,7 @@ describe('pull mode', () => {
     const bodies = loadFixtures().map((f, i) => (typeof f.json.idMessage === 'string' ? { ...f.json, idMessage: `${f.json.idMessage}-${i}` } : f.json));
     for (const body of bodies) api.enqueue(body);
     const relay = await startRelay({ instances: pulled(api), targets: [{ name: 'raw', url: target.url, format: 'raw' }] });
-    open.unshift(relay);
+    onTestFinished(() => relay.close());
     await target.waitFor(bodies.length, 20_000);
     // The last delivery can arrive before the puller's deleteNotification for it has landed.
     await expect.poll(() => api.queue).toEqual([]);
@@ -88,13 +82,13 @@ describe('pull mode', () => {
       accepted.push(String(request.headers['webhook-id']));
       return { status: 200 };
     });
-    open.push(target);
+    onTestFinished(() => target.close());
     const dataDir = tempDir();
     const config = { instances: pulled(api), targets: [{ name: 'crm', url: target.url, retry: Array(20).fill('100ms') }] };
     api.hold('deleteNotification');
     api.enqueue(fixture('incomingMessageReceived.textMessage.json').json);
     const first = await spawnRelay(config, dataDir);
-    processes.push(first);
+    onTestFinished(() => void first.child.kill('SIGKILL'));
     await expect.poll(() => api.calls.includes('DELETE deleteNotification 1')).toBe(true); // ingested, not yet deleted
     first.child.kill('SIGKILL');
     await first.exited;
@@ -103,7 +97,7 @@ describe('pull mode', () => {
     accepting = true;
 
     const second = await spawnRelay(config, dataDir);
-    processes.push(second);
+    onTestFinished(() => void second.child.kill('SIGKILL'));
     await expect.poll(() => api.queue.length, { timeout: 15_000 }).toBe(0);
     expect(second.output()).toMatch(/"event":"pull\.received".*"status":"duplicate"/);
     await expect.poll(() => accepted.length).toBe(1);

@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Pool } from 'undici';
-import { Envelope } from '../../src/green-api/schema.ts';
+import { NotificationHeader } from '../../src/green-api/schema.ts';
 import { normalize } from '../../src/green-api/normalize.ts';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
@@ -221,7 +221,7 @@ function normalization(): void {
     const start = performance.now();
     for (let i = 0; i < n; i++) {
       const raw = corpus[i % corpus.length]!;
-      normalize(raw, Envelope.parse(raw), receivedAt);
+      normalize(raw, NotificationHeader.parse(raw), receivedAt);
     }
     return performance.now() - start;
   };
@@ -275,7 +275,7 @@ async function memory(): Promise<void> {
 function workersBundle(): void {
   const out = mkdtempSync(join(tmpdir(), 'bench-workers-'));
   execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { cwd: ROOT, stdio: 'ignore' });
-  const bundle = readFileSync(join(out, 'workers.js'));
+  const bundle = readFileSync(join(out, 'index.js'));
   row('Workers bundle (wrangler deploy --dry-run, minified)', `${fmt(gzipSync(bundle).byteLength / 1024)} KiB gzipped (${fmt(bundle.byteLength / 1024, 0)} KiB raw)`, '< 150 KiB');
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config.ts';
 import { createJsonLogger } from '../../src/log.ts';
 import { validateConfig } from '../../src/config.ts';
-import { startNodeRelay } from '../../src/runtimes/node-relay.ts';
+import { startNodeRelay } from '../../src/runtimes/node/relay.ts';
 import { fixture } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
 import { spawnRelay } from '../../test/helpers/process.ts';

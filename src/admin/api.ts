@@ -6,9 +6,10 @@ import { Hono } from 'hono';
 import type { z } from 'zod';
 import { structuredEvent } from '../event.ts';
 import { errorResponse } from '../http.ts';
+import { isQuarantineId } from '../store/rules.ts';
 import type { DeliveryState, EventDetail as StoredEventDetail, EventSummary as StoredEventSummary, QuarantineSummary, AppStore } from '../store/store.ts';
 import { openApiDocument } from './openapi.ts';
-import { OperationError, type Operations } from './operations.ts';
+import type { Operations } from './operations.ts';
 import { EventsQuery, IdParam, ReplayQuery, TargetParam, type Attempt, type EventDetail, type EventSummary, type Quarantined } from './schemas.ts';
 
 export interface AdminApiDeps {
@@ -75,16 +76,6 @@ function toMs(value: string | undefined): number | undefined {
   return Date.parse(value);
 }
 
-/** Runs an operation, turning its refusals into the error shape. */
-async function attempt(run: () => Promise<Response>): Promise<Response> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof OperationError) return errorResponse(err.code, err.message);
-    throw err;
-  }
-}
-
 export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
   const api = new Hono();
 
@@ -102,7 +93,7 @@ export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
 
   api.get('/events/:id', zValidator('param', IdParam, invalid), async (c) => {
     const { id } = c.req.valid('param');
-    if (/^q\d+$/.test(id)) {
+    if (isQuarantineId(id)) {
       const q = await store.getQuarantined(id);
       return q ? c.json({ ...quarantinedJson(q), body: text.decode(q.body) }) : errorResponse('not_found', `no quarantined body ${id}`);
     }
@@ -110,16 +101,15 @@ export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
     return event ? c.json(detailJson(event)) : errorResponse('not_found', `no event ${id}`);
   });
 
-  api.post('/events/:id/replay', zValidator('param', IdParam, invalid), zValidator('query', ReplayQuery, invalid), (c) =>
-    attempt(async () => c.json({ replayed: await operations.replay(c.req.valid('param').id, c.req.valid('query').target) })),
+  // An operation's refusal (OperationError) is an HTTPException: app.ts answers it as it is.
+  api.post('/events/:id/replay', zValidator('param', IdParam, invalid), zValidator('query', ReplayQuery, invalid), async (c) =>
+    c.json({ replayed: await operations.replay(c.req.valid('param').id, c.req.valid('query').target) }),
   );
 
-  api.post('/targets/:name/replay-dead', zValidator('param', TargetParam, invalid), (c) =>
-    attempt(async () => c.json({ replayed: await operations.replayDead(c.req.valid('param').name) })),
-  );
+  api.post('/targets/:name/replay-dead', zValidator('param', TargetParam, invalid), async (c) => c.json({ replayed: await operations.replayDead(c.req.valid('param').name) }));
 
-  api.post('/quarantine/:id/release', zValidator('param', IdParam, invalid), (c) =>
-    attempt(async () => c.json(await operations.release(c.req.valid('param').id, new Uint8Array(await c.req.arrayBuffer())))),
+  api.post('/quarantine/:id/release', zValidator('param', IdParam, invalid), async (c) =>
+    c.json(await operations.release(c.req.valid('param').id, new Uint8Array(await c.req.arrayBuffer()))),
   );
 
   return api;

@@ -2,6 +2,8 @@
 // server-sent events (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { RelayEvent } from '../event.ts';
+import { summaryJson } from './api.ts';
 
 export interface LiveFeed {
   /** Sends `data()` to every subscriber; with none, `data` is not even called. */
@@ -12,6 +14,22 @@ export interface LiveFeed {
 
 /** A comment line at this interval keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
+
+/** Publishes an event just accepted, as the list shows it: every delivery pending, none tried yet. */
+export function publishAccepted(feed: LiveFeed, event: RelayEvent, targets: string[], preview: string | null, now: number): void {
+  feed.publish('event', () =>
+    summaryJson({
+      id: event.id,
+      instance: event.greenapiinstance,
+      type: event.type,
+      subject: event.subject ?? null,
+      receivedAt: Date.parse(event.data.receivedAt),
+      duplicates: 0,
+      preview,
+      deliveries: targets.map((target) => ({ target, status: 'pending', attempts: 0, series: 0, leased: false, nextAt: null, lastStatus: null, lastError: null, updatedAt: now })),
+    }),
+  );
+}
 
 export function createLiveFeed(): LiveFeed {
   const subscribers = new Set<(name: string, data: string) => void>();

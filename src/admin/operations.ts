@@ -1,16 +1,20 @@
 // What an operator can do, shared by the admin API and the inspector's buttons: replay an event,
-// replay a target's dead letters, release a quarantined body.
+// replay a target's dead letters, release a quarantined body. A refusal is an OperationError, an
+// HTTPException carrying the relay's error shape: the API answers it as it is (app.ts onError),
+// and the inspector turns it into a notice.
+import { HTTPException } from 'hono/http-exception';
 import type { RelayConfig } from '../config.ts';
 import type { TargetMatcher } from '../delivery/filter.ts';
 import type { EventAttributes } from '../event.ts';
+import { errorResponse } from '../http.ts';
+import { parseNotification, type Ingest } from '../ingest.ts';
 import type { Logger } from '../log.ts';
-import { parseNotification, UnprocessableNotification, type Ingestor } from '../receive.ts';
 import type { AppStore } from '../store/store.ts';
 
 export interface OperationsDeps {
   config: RelayConfig;
   store: AppStore;
-  ingestor: Ingestor;
+  ingest: Ingest;
   matchTargets: TargetMatcher;
   logger: Logger;
   now: () => number;
@@ -18,12 +22,11 @@ export interface OperationsDeps {
   onDue?: () => void;
 }
 
-/** A refusal an operator can act on, with the error code it answers with. */
-export class OperationError extends Error {
-  readonly code: 'not_found' | 'conflict' | 'unprocessable';
-  constructor(code: OperationError['code'], message: string) {
-    super(message);
-    this.code = code;
+/** A refusal an operator can act on, answered with its error code. */
+export class OperationError extends HTTPException {
+  constructor(code: 'not_found' | 'conflict' | 'unprocessable', message: string) {
+    const res = errorResponse(code, message);
+    super(res.status as 404 | 409 | 422, { message, res });
   }
 }
 
@@ -67,15 +70,12 @@ export function createOperations(deps: OperationsDeps) {
       if (kept.releasedAs) throw new OperationError('conflict', `${id} was already released as event ${kept.releasedAs}`);
       const body = corrected && corrected.byteLength > 0 ? corrected : kept.body;
       const parsed = parseNotification(body);
-      if (!parsed.ok) throw new OperationError('unprocessable', `still not a notification: ${parsed.reason}`);
-      const instance = String(parsed.envelope.instanceData.idInstance);
-      if (!config.instances[instance] && !config.instances['*']) throw new OperationError('unprocessable', `instance ${instance} is not configured`);
-      const { status, event } = await deps.ingestor.ingest(parsed, body, now()).catch((err: unknown) => {
-        throw err instanceof UnprocessableNotification ? new OperationError('unprocessable', err.message) : err;
-      });
-      await store.markReleased(id, event.id);
-      logger.info('quarantine.released', { quarantineId: id, eventId: event.id, status });
-      return { status, id: event.id };
+      if (parsed.ok && !config.instances[parsed.instance] && !config.instances['*']) throw new OperationError('unprocessable', `instance ${parsed.instance} is not configured`);
+      const result = await deps.ingest({ body, parsed, receivedAt: now(), contentType: kept.contentType, via: 'release', invalid: 'refuse' });
+      if (result.status === 'refused' || result.status === 'quarantined') throw new OperationError('unprocessable', `still not a notification: ${result.reason}`);
+      await store.markReleased(id, result.event.id);
+      logger.info('quarantine.released', { quarantineId: id, eventId: result.event.id, status: result.status });
+      return { status: result.status, id: result.event.id };
     },
   };
 }

@@ -3,9 +3,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CONFIG_EXIT_CODE } from '../config.ts';
 
 /** Exit codes: 0 done, 1 the other side refused or failed, 2 the command line is wrong, 78 the config is invalid. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 78 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, config: CONFIG_EXIT_CODE } as const;
 
 export class CliError extends Error {
   readonly exitCode: number;

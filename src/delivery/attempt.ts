@@ -40,7 +40,7 @@ export async function runAttempt(target: TargetConfig, send: Sender, delivery: C
   deps.metrics?.attempted(delivery.target, decision.outcome, result.latencyMs);
   try {
     await store.record({
-      deliveryId: delivery.id,
+      ref: delivery.ref,
       eventId: delivery.eventId,
       target: delivery.target,
       attempt: delivery.attempt,

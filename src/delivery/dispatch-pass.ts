@@ -1,18 +1,16 @@
-// The dispatcher for runtimes that wake it themselves (a Durable Object's alarm): one pass that
-// keeps at most `maxInFlight` attempts going (Workers allow 6 simultaneous outgoing connections
-// per invocation), claims one delivery at a time round-robin over the targets, each capped at its
-// share of the slots so that a hanging target never holds them all, and stops when nothing is
-// due or its time budget is spent. The caller sets its next alarm from the returned time.
-import type { TargetConfig } from '../config.ts';
-import { runAttempt, type AttemptDeps } from './attempt.ts';
-import { LEASE_MARGIN_MS } from './dispatcher.ts';
+// The dispatcher where nothing runs between requests: one pass per wake-up (a Durable Object's
+// alarm on Workers, a KV queue message on Deno Deploy). It keeps at most `maxInFlight` attempts
+// going (Workers allow 6 simultaneous outgoing connections per invocation), claims one delivery at
+// a time round-robin over the lanes, each capped at its share of the slots so that a hanging
+// target never holds them all, and stops when nothing is due or its time budget is spent. The
+// caller prunes and sets its next wake-up from the returned time.
+import { runAttempt } from './attempt.ts';
+import type { DispatcherOptions } from './dispatcher.ts';
 import type { HttpPost } from './http-post.ts';
-import { createSender } from './send.ts';
+import { claimRequest, createLanes } from './lanes.ts';
 
-export interface DispatchPassDeps extends AttemptDeps {
-  targets: readonly TargetConfig[];
+export interface DispatchPassDeps extends DispatcherOptions {
   post: HttpPost;
-  userAgent: string;
   maxInFlight: number;
   /** Stop claiming after this long; what is left is due at once for the next pass. */
   budgetMs: number;
@@ -23,7 +21,7 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
   const { store, now, targets } = deps;
   if (targets.length === 0) return null;
   const share = Math.max(1, Math.floor(deps.maxInFlight / targets.length));
-  const lanes = targets.map((target) => ({ target, send: createSender(target, deps), inFlight: 0, drained: false, cap: Math.min(target.concurrency, share) }));
+  const lanes = createLanes(targets, deps).map((lane) => ({ ...lane, drained: false, cap: Math.min(lane.target.concurrency, share) }));
   const started = now();
   const running = new Set<Promise<unknown>>();
   let turn = 0;
@@ -34,10 +32,7 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
       const open = lanes.filter((lane) => !lane.drained && lane.inFlight < lane.cap);
       if (open.length === 0) return;
       const lane = open[turn++ % open.length]!;
-      const [delivery] = await store.claim(
-        [{ target: lane.target.name, limit: 1, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS, perChat: lane.target.ordering === 'per-chat' }],
-        now(),
-      );
+      const [delivery] = await store.claim([claimRequest(lane, 1)], now());
       if (!delivery) {
         lane.drained = true;
         continue;
@@ -53,10 +48,23 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
 
   await fill();
   while (running.size > 0) {
-    await Promise.race(running);
-    // A finished attempt frees a slot; a target that was empty may have a retry due by now.
+    // Until an attempt ends, or a delivery with a free slot falls due: a target whose attempts
+    // hang must not keep another's retries waiting for them (contract §4).
+    const withRoom = lanes.filter((lane) => lane.inFlight < lane.cap).map((lane) => lane.target.name);
+    const next = withRoom.length > 0 && now() - started < deps.budgetMs ? await store.nextDueAt(withRoom) : null;
+    await Promise.race([...running, ...(next === null ? [] : [sleep(Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, next - now())))])]);
     for (const lane of lanes) lane.drained = false;
     await fill();
   }
   return store.nextDueAt(targets.map((t) => t.name));
 }
+
+/**
+ * How long a pass waits between looks at the store while attempts are in flight: at most a
+ * second, and never less than a moment, since a due delivery held back by its chat's order
+ * would otherwise have it look again at once, over and over.
+ */
+const MAX_WAIT_MS = 1_000;
+const MIN_WAIT_MS = 25;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

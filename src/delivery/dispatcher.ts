@@ -1,37 +1,16 @@
-// The dispatcher: claims due deliveries from the store, sends them, records each attempt and
-// reschedules or buries it. Each target has its own concurrency budget, so a slow or dead target
-// only ever fills its own slots and never delays another (contract §4).
-//
-// It runs as an in-process loop (Node, Deno), woken when an event is accepted or an attempt ends,
-// and by a timer for the next due retry. While attempts are in flight, wake-ups are gathered for
-// a few milliseconds and served by one claim, so under load each claim takes more deliveries
-// instead of the store taking more claims.
+// The dispatcher port: what a runtime runs to deliver (contract §4). Two schedulers implement it
+// over one lane model (lanes.ts): the long-lived loop of a process (dispatch-loop.ts: Node, Deno
+// self-hosted), and one pass per wake-up where nothing runs between requests (dispatch-pass.ts:
+// a Durable Object's alarm, a Deno KV queue message). Node's store thread proxies the loop.
 import type { TargetConfig } from '../config.ts';
-import { describeError, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { ClaimedDelivery, Store } from '../store/store.ts';
-import { runAttempt } from './attempt.ts';
-import type { HttpPost } from './http-post.ts';
-import { createSender, type Sender } from './send.ts';
-
-export interface DispatcherDeps {
-  store: Store;
-  targets: readonly TargetConfig[];
-  post: HttpPost;
-  logger: Logger;
-  metrics?: Pick<Metrics, 'attempted'>;
-  now: () => number;
-  userAgent: string;
-  /** Longest sleep between two looks at the store, in case a wake-up was missed. */
-  idleMs?: number;
-  /** How often settled events past their retention are deleted. */
-  pruneEveryMs?: number;
-}
+import type { Store } from '../store/store.ts';
 
 export interface Dispatcher {
-  /** Releases leases left by a previous run, then starts the loop. */
+  /** Releases leases left by a previous run, then starts delivering. */
   start(): Promise<void>;
-  /** Looks for due deliveries soon (after an event is accepted). */
+  /** Looks for due deliveries soon (after an event is accepted, replayed or released). */
   wake(): void;
   /**
    * Stops claiming and gives the attempts in flight `graceMs` to finish; those still running then
@@ -40,124 +19,14 @@ export interface Dispatcher {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** A claim lasts the attempt's timeout plus this margin; after a crash the delivery is due again when it ends. */
-export const LEASE_MARGIN_MS = 30_000;
-
-/** While attempts are in flight, how long wake-ups are gathered before one claim serves them all. */
-const GATHER_MS = 5;
-
-interface Lane {
-  target: TargetConfig;
-  send: Sender;
-  inFlight: number;
+/** What every dispatcher needs; how it sends (the HttpPost) is its own. */
+export interface DispatcherOptions {
+  store: Store;
+  targets: readonly TargetConfig[];
+  logger: Logger;
+  metrics?: Pick<Metrics, 'attempted'>;
+  now: () => number;
+  userAgent: string;
 }
 
-export function createDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { store, logger, now } = deps;
-  const idleMs = deps.idleMs ?? 1_000;
-  const pruneEveryMs = deps.pruneEveryMs ?? 60_000;
-  const lanes: Lane[] = deps.targets.map((target) => ({ target, send: createSender(target, deps), inFlight: 0 }));
-  const attempts = new Set<Promise<void>>();
-  /** Aborts every attempt in flight when a stop's grace period ends (one for all: cheaper than one each). */
-  const cancel = new AbortController();
-  let running = false;
-  let pumpScheduled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let lastPrune = 0;
-  /** The earliest due time known without asking the store (see `arm`), and when it was asked last. */
-  let knownNext: number | null = null;
-  let askedAt = Number.NEGATIVE_INFINITY;
-  const stopTimer = () => {
-    if (timer !== undefined) clearTimeout(timer);
-  };
-
-  /** Runs `pump` once, soon, however many times it is asked for before then. */
-  function schedulePump(): void {
-    if (pumpScheduled || !running) return;
-    pumpScheduled = true;
-    setTimeout(() => void pump(), attempts.size > 0 ? GATHER_MS : 0);
-  }
-
-  async function pump(): Promise<void> {
-    pumpScheduled = false;
-    stopTimer();
-    if (!running) return;
-    try {
-      const requests = lanes
-        .filter((lane) => lane.inFlight < lane.target.concurrency)
-        .map((lane) => ({
-          target: lane.target.name,
-          limit: lane.target.concurrency - lane.inFlight,
-          leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS,
-          perChat: lane.target.ordering === 'per-chat',
-        }));
-      if (requests.length > 0) {
-        const claimed = await store.claim(requests, now());
-        for (const delivery of claimed) attempt(lanes.find((lane) => lane.target.name === delivery.target)!, delivery);
-      }
-      if (now() - lastPrune >= pruneEveryMs) {
-        lastPrune = now();
-        const pruned = await store.prune(lastPrune);
-        if (pruned > 0) logger.info('events.pruned', { count: pruned });
-      }
-    } catch (err) {
-      logger.error('dispatcher.error', { error: describeError(err) });
-    }
-    await arm();
-  }
-
-  /**
-   * Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. While
-   * attempts are in flight, each one that ends brings a pump anyway, so the store is asked at most
-   * once per idleMs; in between, the retries recorded since keep `knownNext` current.
-   */
-  async function arm(): Promise<void> {
-    let delay = idleMs;
-    try {
-      if (attempts.size === 0 || now() - askedAt >= idleMs || (knownNext !== null && knownNext <= now())) {
-        const open = lanes.filter((lane) => lane.inFlight < lane.target.concurrency).map((lane) => lane.target.name);
-        knownNext = await store.nextDueAt(open);
-        askedAt = now();
-      }
-      if (knownNext !== null) delay = Math.min(idleMs, Math.max(0, knownNext - now()));
-    } catch (err) {
-      logger.error('dispatcher.error', { error: describeError(err) });
-    }
-    stopTimer();
-    if (running && !pumpScheduled) timer = setTimeout(() => void pump(), delay);
-  }
-
-  function attempt(lane: Lane, delivery: ClaimedDelivery): void {
-    lane.inFlight++;
-    const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal)
-      .then((retryAt) => {
-        if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
-      })
-      .finally(() => {
-        lane.inFlight--;
-        attempts.delete(done);
-        schedulePump();
-      });
-    attempts.add(done);
-  }
-
-  return {
-    async start() {
-      const released = await store.releaseClaims(now());
-      if (released > 0) logger.info('dispatcher.resumed', { released });
-      running = true;
-      schedulePump();
-    },
-    wake: schedulePump,
-    async stop(graceMs = 10_000) {
-      running = false;
-      stopTimer();
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceMs)));
-      await Promise.race([Promise.allSettled([...attempts]), grace]);
-      if (graceTimer !== undefined) clearTimeout(graceTimer);
-      cancel.abort();
-      await Promise.allSettled([...attempts]);
-    },
-  };
-}
+export type DispatcherFactory = (options: DispatcherOptions) => Dispatcher;

@@ -1,7 +1,7 @@
 // Which targets an event goes to (contract §5): `types` (exact or "prefix.*"), `instances` and
 // `chats`; an absent filter matches everything. Compiled once per config, run once per event.
 import type { TargetConfig } from '../config.ts';
-import type { EventAttributes } from '../event.ts';
+import { typeMatcher, type EventAttributes } from '../event.ts';
 
 export type TargetMatcher = (event: EventAttributes) => string[];
 
@@ -16,13 +16,4 @@ export function createTargetMatcher(targets: readonly TargetConfig[]): TargetMat
       (!chats || (event.subject !== undefined && chats.has(event.subject)));
   });
   return (event) => targets.filter((_, i) => filters[i]!(event)).map((target) => target.name);
-}
-
-function typeMatcher(pattern: string): (type: string) => boolean {
-  if (pattern === '*') return () => true;
-  if (pattern.endsWith('.*')) {
-    const prefix = pattern.slice(0, -1); // keeps the dot: "com.green-api.message."
-    return (type) => type.startsWith(prefix);
-  }
-  return (type) => type === pattern;
 }

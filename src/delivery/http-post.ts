@@ -1,6 +1,6 @@
 // The HTTP client port of the dispatcher: one POST with a deadline, redirects not followed, and
 // the start of the answer's body. The default is `fetch`; Node hands in undici's dispatch API
-// (runtimes/undici-post.ts), which costs a fraction of fetch's CPU per delivery there.
+// (runtimes/node/undici-post.ts), which costs a fraction of fetch's CPU per delivery there.
 import { withDeadline } from '../deadline.ts';
 
 export interface PostRequest {

@@ -1,5 +1,5 @@
 // Notification -> the event's `data` (contract §2). Pure: no I/O, no clock (the receive time is
-// passed in), no failure for any body that passed the Envelope check.
+// passed in), no failure for any body that passed the NotificationHeader check.
 import {
   CallNotification,
   IncomingBlock,
@@ -9,7 +9,7 @@ import {
   QuotaExceeded,
   StateInstanceChanged,
   StatusInstanceChanged,
-  type Envelope,
+  type NotificationHeader,
   type MessageData,
 } from './schema.ts';
 
@@ -132,10 +132,10 @@ function words(value: string | undefined | null): string | null {
   return value ? value : null;
 }
 
-/** The event `data` of a notification that passed the Envelope check. */
-export function normalize(raw: Record<string, unknown>, envelope: Envelope, receivedAt: Date): EventData {
-  const webhook = envelope.typeWebhook;
-  const { idInstance, wid, typeInstance } = envelope.instanceData;
+/** The event `data` of a notification that passed the NotificationHeader check. */
+export function normalize(raw: Record<string, unknown>, header: NotificationHeader, receivedAt: Date): EventData {
+  const webhook = header.typeWebhook;
+  const { idInstance, wid, typeInstance } = header.instanceData;
   const data: EventData = {
     webhook,
     instance: { id: String(idInstance), wid: words(wid), kind: typeInstance ?? null },

@@ -1,7 +1,8 @@
 // Green API notification bodies as zod schemas, written from ../shared/docs/green-api-webhooks.md
 // §2-§4 (https://green-api.com/en/docs/api/receiving/notifications-format/).
 //
-// Only `Envelope` is strict about anything: a body without a string `typeWebhook` and an
+// Only `NotificationHeader` (what every notification starts with; "envelope" means the CloudEvent
+// elsewhere) is strict about anything: a body without a string `typeWebhook` and an
 // `instanceData.idInstance` is quarantined (contract §1). Every other schema is lenient on purpose:
 // Green API's own examples disagree on spellings, nesting and which members exist, and it adds
 // fields without notice, so each member is optional and a member of the wrong type reads as absent
@@ -21,10 +22,10 @@ function list<T extends z.ZodType>(item: T) {
   return z.array(item.optional().catch(undefined)).optional().catch(undefined);
 }
 
-// ---- §2 the common envelope -----------------------------------------------------------------
+// ---- §2 the common header -----------------------------------------------------------------
 
 /** What every accepted notification must have; anything else is quarantined. */
-export const Envelope = z.object({
+export const NotificationHeader = z.object({
   typeWebhook: z.string().min(1),
   instanceData: z.object({
     idInstance: z.union([z.number().int().nonnegative(), z.string().regex(/^\d{1,20}$/)]),
@@ -33,7 +34,7 @@ export const Envelope = z.object({
   }),
   timestamp: num,
 });
-export type Envelope = z.infer<typeof Envelope>;
+export type NotificationHeader = z.infer<typeof NotificationHeader>;
 
 export const SenderData = lenient({
   chatId: id,
@@ -179,10 +180,4 @@ export const IncomingBlock = z.object({ chatId: id, chatState: str });
 export const QuotaExceeded = z.object({
   quotaData: lenient({ method: str, used: num, total: num, status: str, description: str }),
 });
-/** deviceInfo (deprecated; `deviceData`, or `avatarInfo` in the archived "contact avatar" variant) */
-export const DeviceInfo = z.object({
-  deviceData: lenient({ platform: str, deviceManufacturer: str, deviceModel: str, osVersion: str, waVersion: str, battery: num }),
-  avatarInfo: lenient({ chatId: id, existsWhatsapp: bool, urlAvatar: str, reason: str }),
-});
-
 export const MESSAGE_WEBHOOKS = ['incomingMessageReceived', 'outgoingMessageReceived', 'outgoingAPIMessageReceived'] as const;

@@ -1,5 +1,6 @@
-// The inspector's page frame: navigation, and one small stylesheet that reads well on a phone
-// and on a laptop. Server-rendered with Hono's JSX; no build step, no client framework.
+// The inspector's page frame: navigation, one small stylesheet that reads well on a phone and on
+// a laptop, and the pieces every page uses. Server-rendered with Hono's JSX; no build step, no
+// client framework.
 import type { Child } from 'hono/jsx';
 
 const STYLE = `
@@ -22,6 +23,8 @@ form.filters { display: flex; flex-wrap: wrap; gap: .4rem; margin-bottom: .8rem;
 input, select, button, textarea { font: inherit; padding: .25rem .4rem; }
 textarea { width: 100%; min-height: 10rem; font-family: ui-monospace, monospace; font-size: 12px; }
 .notice { padding: .5rem .7rem; border: 1px solid var(--line); margin-bottom: .8rem; }
+h1 { font-size: 1.2rem; } h2 { font-size: 1rem; }
+ol.attempts { margin: 0; padding-left: 1.2rem; }
 @media (max-width: 640px) { .wide { display: none; } main { padding: .5rem; } }
 `;
 
@@ -58,3 +61,10 @@ export function StatusBadge(props: { target: string; status: string; attempts?: 
 }
 
 export const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+/** The outcome of the button that brought the operator here (`?done=` or `?failed=`). */
+export function Outcome(props: { done?: string; failed?: string }) {
+  if (props.done) return <p class="notice delivered">{props.done}</p>;
+  if (props.failed) return <p class="notice dead">{props.failed}</p>;
+  return <></>;
+}

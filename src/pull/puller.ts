@@ -8,15 +8,13 @@ import type { InstanceConfig } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { parseNotification, UnprocessableNotification, type Ingestor } from '../receive.ts';
-import type { AppStore } from '../store/store.ts';
+import type { Ingest } from '../ingest.ts';
 
 export interface PullerDeps {
   instance: string;
   pull: NonNullable<InstanceConfig['pull']>;
   fetch: typeof fetch;
-  ingestor: Ingestor;
-  store: AppStore;
+  ingest: Ingest;
   logger: Logger;
   metrics?: Metrics;
   now: () => number;
@@ -61,26 +59,15 @@ export function startPuller(deps: PullerDeps): Puller {
     }
   }
 
-  /** Stores one notification: as an event, or in quarantine when it is not one. Throws when the store fails. */
+  /**
+   * Stores one notification: as an event, or in quarantine when it is not one (kept, so that it can
+   * be deleted from Green API's queue instead of blocking it). Throws when the store fails.
+   */
   async function take(body: Record<string, unknown>, receiptId: number): Promise<void> {
     const bytes = encoder.encode(JSON.stringify(body));
-    const parsed = parseNotification(bytes);
-    let reason = parsed.ok ? null : parsed.reason;
-    if (parsed.ok) {
-      try {
-        const { status, event } = await deps.ingestor.ingest(parsed, bytes, deps.now());
-        logger.info('pull.received', { instance, receiptId, eventId: event.id, status });
-      } catch (err) {
-        if (!(err instanceof UnprocessableNotification)) throw err;
-        reason = err.message;
-      }
-    }
-    if (reason !== null) {
-      // Kept, so that it can be deleted from Green API's queue instead of blocking it.
-      const id = await deps.store.quarantine({ receivedAt: deps.now(), reason, instance, contentType: 'application/json', body: bytes });
-      logger.warn('notification.quarantined', { quarantineId: id, reason, instance, receiptId });
-      metrics?.quarantined();
-    }
+    const result = await deps.ingest({ body: bytes, receivedAt: deps.now(), contentType: 'application/json', via: 'pull', instance });
+    const eventId = result.status === 'accepted' || result.status === 'duplicate' ? result.event.id : undefined;
+    logger.info('pull.received', { instance, receiptId, status: result.status, eventId });
     metrics?.pulled(instance);
   }
 

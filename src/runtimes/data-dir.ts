@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { RelayConfig } from '../config.ts';
 
+/** The embedded store's SQLite file in the data folder. */
+export const DB_FILE = 'relay.db';
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const LOCK_FILE = 'relay.lock';
 

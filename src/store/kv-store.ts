@@ -9,7 +9,9 @@
 //   ['leased', target, id]         in flight               ['dead', target, id]           dead letters
 //   ['a', id, startedAt, n]        attempts                ['q', n] / ['qb', n, i]        quarantine
 //   ['cq', target, chat, receivedAt, id]   pending deliveries of a chat, oldest first (per-chat ordering)
-import { preview } from '../event-preview.ts';
+import { concatBytes } from '../bytes.ts';
+import { typeMatcher } from '../event.ts';
+import { chatKey, decodeCursor, deliveryState, encodeCursor, quarantineId, quarantineNumber, STATUS_AFTER } from './rules.ts';
 import type {
   AttemptRecord,
   AttemptRow,
@@ -95,13 +97,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
   async function readChunks(prefix: string, id: string | number): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     for await (const entry of kv.list<Uint8Array>({ prefix: [prefix, id] })) parts.push(entry.value);
-    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.byteLength;
-    }
-    return bytes;
+    return concatBytes(parts);
   }
 
   async function collect<T>(selector: Parameters<Kv['list']>[0], options?: { limit?: number; reverse?: boolean }) {
@@ -141,17 +137,9 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
   }
 
   async function deliveriesOf(id: string): Promise<DeliveryState[]> {
-    return (await collect<DeliveryRecord>({ prefix: ['d', id] })).map(({ value: d }) => ({
-      target: d.target,
-      status: d.status,
-      attempts: d.attempts,
-      series: d.series,
-      leased: d.leased,
-      nextAt: d.status === 'pending' ? d.nextAt : null,
-      lastStatus: d.lastStatus,
-      lastError: d.lastError,
-      updatedAt: d.updatedAt,
-    }));
+    return (await collect<DeliveryRecord>({ prefix: ['d', id] })).map(({ value: d }) =>
+      deliveryState({ target: d.target, status: d.status, attempts: d.attempts, series: d.series, leased: d.leased, nextAt: d.nextAt, lastStatus: d.lastStatus, lastError: d.lastError, updatedAt: d.updatedAt }),
+    );
   }
 
   const summary = async (record: EventRecord): Promise<EventSummary> => ({ ...record, deliveries: await deliveriesOf(record.id) });
@@ -162,7 +150,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       return {
         eventId: record.id,
         target,
-        chat: chatOf(record),
+        chat: chatKey(record.instance, record.subject),
         position: record.receivedAt,
         status: 'pending',
         series: d ? d.series + 1 : 0,
@@ -201,7 +189,6 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           await writeChunks('eb', event.id, event.body);
           stored = true;
         }
-        const data = JSON.parse(event.data) as { message?: { kind?: string; text?: string | null } | null; status?: { value?: string | null } | null; state?: string | null };
         const record: EventRecord = {
           id: event.id,
           instance: event.instance,
@@ -209,11 +196,11 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           subject: event.subject,
           receivedAt: event.receivedAt,
           duplicates: 0,
-          preview: preview({ kind: data.message?.kind ?? null, text: data.message?.text ?? null, status: data.status?.value ?? null, state: data.state ?? null }),
+          preview: event.preview,
         };
         const op = kv.atomic().check({ key, versionstamp: existing.versionstamp }).set(key, record).set(['t', event.receivedAt, event.id], true);
         if (seen) op.delete(['t', seen.receivedAt, event.id]);
-        const chat = chatOf(record);
+        const chat = chatKey(record.instance, record.subject);
         for (const target of event.targets) {
           const delivery: DeliveryRecord = { eventId: event.id, target, chat, position: event.receivedAt, status: 'pending', series: 0, attempts: 0, nextAt: event.receivedAt, leased: false, lastStatus: null, lastError: null, updatedAt: event.receivedAt };
           op.set(['d', event.id, target], delivery).set(['due', target, event.receivedAt, event.id], true);
@@ -229,7 +216,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       await writeChunks('qb', n, q.body);
       const record: QuarantineRecord = { n, receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.body.byteLength, releasedAs: null };
       await kv.set(['q', n], record);
-      return `q${n}`;
+      return quarantineId(n);
     },
 
     async claim(requests, now) {
@@ -250,9 +237,9 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
             return { ...d, leased: true, nextAt: now + leaseMs };
           });
           const event = won ? await loadEvent(eventId) : null;
-          // A KV delivery is named by its event and target; the numeric id is the SQL store's row.
+          // A KV delivery is named by its event and target; that is its handle too.
           if (event) {
-            claimed.push({ id: 0, eventId, target, attempt, attributes: event.attributes, data: event.data, body: event.body });
+            claimed.push({ ref: JSON.stringify([eventId, target]), eventId, target, attempt, attributes: event.attributes, data: event.data, body: event.body });
             taken++;
           }
         }
@@ -263,14 +250,14 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     async record(a: AttemptRecord) {
       let series = 0;
       const settledAt = a.startedAt + a.latencyMs;
-      await updateDelivery(a.eventId, a.target, (d) => {
+      const [eventId, target] = JSON.parse(a.ref) as [string, string];
+      await updateDelivery(eventId, target, (d) => {
         if (!d) return null;
         series = d.series;
-        const status: DeliveryStatus = a.outcome === 'retry' ? 'pending' : a.outcome;
-        return { ...d, status, attempts: a.attempt, nextAt: a.nextAt ?? settledAt, leased: false, lastStatus: a.statusCode, lastError: a.error, updatedAt: settledAt };
+        return { ...d, status: STATUS_AFTER[a.outcome], attempts: a.attempt, nextAt: a.nextAt ?? settledAt, leased: false, lastStatus: a.statusCode, lastError: a.error, updatedAt: settledAt };
       });
-      const row: AttemptRow = { target: a.target, series, attempt: a.attempt, startedAt: a.startedAt, latencyMs: a.latencyMs, statusCode: a.statusCode, error: a.error, outcome: a.outcome };
-      await kv.set(['a', a.eventId, a.startedAt, `${a.target}.${series}.${a.attempt}`], row);
+      const row: AttemptRow = { target, series, attempt: a.attempt, startedAt: a.startedAt, latencyMs: a.latencyMs, statusCode: a.statusCode, error: a.error, outcome: a.outcome };
+      await kv.set(['a', eventId, a.startedAt, `${target}.${series}.${a.attempt}`], row);
     },
 
     async releaseClaims(now) {
@@ -311,16 +298,16 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     },
 
     async listEvents(query) {
-      const cursor = query.cursor ? /^(\d+)\.([A-Za-z0-9_-]+)$/.exec(query.cursor) : null;
-      const end: KvKey = cursor ? ['t', Number(cursor[1]), cursor[2]!] : query.until !== undefined ? ['t', query.until] : ['t', Number.MAX_SAFE_INTEGER];
+      const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+      const end: KvKey = cursor ? ['t', cursor.receivedAt, cursor.id] : query.until !== undefined ? ['t', query.until] : ['t', Number.MAX_SAFE_INTEGER];
       const start: KvKey = query.since !== undefined ? ['t', query.since] : ['t'];
-      const prefix = query.type?.endsWith('.*') ? query.type.slice(0, -1) : null;
+      const typeMatches = query.type ? typeMatcher(query.type) : null;
       const items: EventSummary[] = [];
       let more = false;
       for await (const { key } of kv.list({ start, end }, { reverse: true })) {
         const { value: record } = await kv.get<EventRecord>(['e', key[2] as string]);
         if (!record) continue;
-        if (query.type && (prefix ? !record.type.startsWith(prefix) : record.type !== query.type)) continue;
+        if (typeMatches && !typeMatches(record.type)) continue;
         if (query.instance && record.instance !== query.instance) continue;
         if (query.chat && record.subject !== query.chat) continue;
         const event = await summary(record);
@@ -335,7 +322,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         items.push(event);
       }
       const last = items.at(-1);
-      return { items, next: more && last ? `${last.receivedAt}.${last.id}` : null };
+      return { items, next: more && last ? encodeCursor(last.receivedAt, last.id) : null };
     },
 
     async getEvent(id) {
@@ -363,22 +350,23 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     },
 
     async listQuarantine(limit, cursor) {
-      const after = cursor ? /^\d+\.(\d+)$/.exec(cursor) : null;
-      const entries = await collect<QuarantineRecord>(after ? { start: ['q'], end: ['q', Number(after[1])] } : { prefix: ['q'] }, { reverse: true, limit: limit + 1 });
+      const after = cursor ? decodeCursor(cursor) : null;
+      const entries = await collect<QuarantineRecord>(after ? { start: ['q'], end: ['q', Number(after.id)] } : { prefix: ['q'] }, { reverse: true, limit: limit + 1 });
       const page = entries.slice(0, limit).map(({ value }) => quarantineSummary(value));
       const last = entries[limit - 1]?.value;
-      return { items: page, next: entries.length > limit && last ? `${last.receivedAt}.${last.n}` : null };
+      return { items: page, next: entries.length > limit && last ? encodeCursor(last.receivedAt, last.n) : null };
     },
 
     async getQuarantined(id) {
-      const n = Number(/^q(\d+)$/.exec(id)?.[1]);
-      if (!n) return null;
+      const n = quarantineNumber(id);
+      if (n === null) return null;
       const { value } = await kv.get<QuarantineRecord>(['q', n]);
       return value ? { ...quarantineSummary(value), body: await readChunks('qb', n) } : null;
     },
 
     async markReleased(id, eventId) {
-      const n = Number(id.slice(1));
+      const n = quarantineNumber(id);
+      if (n === null) return;
       const { value } = await kv.get<QuarantineRecord>(['q', n]);
       if (value) await kv.set(['q', n], { ...value, releasedAs: eventId });
     },
@@ -405,10 +393,5 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 }
 
 function quarantineSummary(q: QuarantineRecord): QuarantineSummary {
-  return { id: `q${q.n}`, receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.bytes, releasedAs: q.releasedAs };
-}
-
-/** The chat an event's per-chat ordering follows: its instance and subject. */
-function chatOf(record: Pick<EventRecord, 'instance' | 'subject'>): string | null {
-  return record.subject === null ? null : `${record.instance}/${record.subject}`;
+  return { id: quarantineId(q.n), receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.bytes, releasedAs: q.releasedAs };
 }

@@ -1,8 +1,8 @@
 // The operator side of the SQL store: listing and reading events, replaying deliveries, the
 // quarantine, and per-target statistics. Same tables as sql-store.ts; none of this is on the
 // answer path.
+import { chatKey, decodeCursor, deliveryState, encodeCursor, quarantineId, quarantineNumber } from './rules.ts';
 import type { SqlDriver, SqlValue } from './sql-driver.ts';
-import { preview } from '../event-preview.ts';
 import type { AttemptRow, DeliveryState, DeliveryStatus, EventSummary, OperatorStore, QuarantineSummary } from './store.ts';
 
 interface EventRow {
@@ -12,16 +12,10 @@ interface EventRow {
   subject: string | null;
   received_at: number;
   duplicates: number;
-  kind: string | null;
-  text: string | null;
-  status: string | null;
-  state: string | null;
+  preview: string | null;
 }
 
-/** The columns of an event row, with what its preview is made of. */
-const EVENT_COLUMNS = `e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates,
-  json_extract(e.data, '$.message.kind') AS kind, json_extract(e.data, '$.message.text') AS text,
-  json_extract(e.data, '$.status.value') AS status, json_extract(e.data, '$.state') AS state`;
+const EVENT_COLUMNS = 'e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates, e.preview';
 
 interface DeliveryRow {
   event_id: string;
@@ -46,27 +40,18 @@ interface QuarantineRow {
   released_as: string | null;
 }
 
-/** Pages go newest first; a cursor is the (received_at, id) of the last item shown. */
-function encodeCursor(receivedAt: number, id: string | number): string {
-  return `${receivedAt}.${id}`;
-}
-
-function decodeCursor(cursor: string): [number, string] | null {
-  const match = /^(\d+)\.([A-Za-z0-9_-]+)$/.exec(cursor);
-  return match ? [Number(match[1]), match[2]!] : null;
-}
-
-const deliveryState = (row: DeliveryRow): DeliveryState => ({
-  target: row.target,
-  status: row.status,
-  attempts: row.attempts,
-  series: row.series,
-  leased: row.leased === 1,
-  nextAt: row.status === 'pending' ? row.next_at : null,
-  lastStatus: row.last_status,
-  lastError: row.last_error,
-  updatedAt: row.updated_at,
-});
+const toDeliveryState = (row: DeliveryRow): DeliveryState =>
+  deliveryState({
+    target: row.target,
+    status: row.status,
+    attempts: row.attempts,
+    series: row.series,
+    leased: row.leased === 1,
+    nextAt: row.next_at,
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    updatedAt: row.updated_at,
+  });
 
 const eventSummary = (row: EventRow, deliveries: DeliveryState[]): EventSummary => ({
   id: row.id,
@@ -75,12 +60,12 @@ const eventSummary = (row: EventRow, deliveries: DeliveryState[]): EventSummary 
   subject: row.subject,
   receivedAt: row.received_at,
   duplicates: row.duplicates,
-  preview: preview(row),
+  preview: row.preview,
   deliveries,
 });
 
 const quarantineSummary = (row: QuarantineRow): QuarantineSummary => ({
-  id: `q${row.id}`,
+  id: quarantineId(row.id),
   receivedAt: row.received_at,
   reason: row.reason,
   instance: row.instance,
@@ -98,7 +83,7 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
        FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
       [JSON.stringify(eventIds)],
     );
-    for (const row of rows) byEvent.get(row.event_id)?.push(deliveryState(row));
+    for (const row of rows) byEvent.get(row.event_id)?.push(toDeliveryState(row));
     return byEvent;
   }
 
@@ -143,7 +128,7 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       const cursor = query.cursor ? decodeCursor(query.cursor) : null;
       if (cursor) {
         where.push('(e.received_at < ? OR (e.received_at = ? AND e.id < ?))');
-        params.push(cursor[0], cursor[0], cursor[1]);
+        params.push(cursor.receivedAt, cursor.receivedAt, cursor.id);
       }
 
       const rows = db.all<EventRow>(
@@ -201,6 +186,8 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
 
     async replay(eventId, targets, now) {
       return db.transaction(() => {
+        const [event] = db.all<{ instance: string; subject: string | null }>('SELECT instance, subject FROM events WHERE id = ?', [eventId]);
+        if (!event) return 0;
         let count = 0;
         for (const target of targets) {
           const made = makeDue('event_id = ? AND target = ?', [eventId, target], now);
@@ -210,11 +197,13 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
           }
           const exists = db.all('SELECT 1 FROM deliveries WHERE event_id = ? AND target = ?', [eventId, target]).length > 0;
           if (!exists) {
-            count += db.run(
-              `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
-               SELECT id, ?, CASE WHEN subject IS NULL THEN NULL ELSE instance || '/' || subject END, 'pending', ?, ? FROM events WHERE id = ?`,
-              [target, now, now, eventId],
-            );
+            count += db.run(`INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)`, [
+              eventId,
+              target,
+              chatKey(event.instance, event.subject),
+              now,
+              now,
+            ]);
           }
         }
         return count;
@@ -230,7 +219,7 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       const rows = db.all<QuarantineRow>(
         `SELECT id, received_at, reason, instance, content_type, length(body) AS bytes, released_as FROM quarantine
          ${after ? 'WHERE id < ?' : ''} ORDER BY id DESC LIMIT ?`,
-        after ? [Number(after[1]), limit + 1] : [limit + 1],
+        after ? [Number(after.id), limit + 1] : [limit + 1],
       );
       const page = rows.slice(0, limit);
       const last = page.at(-1);
@@ -241,17 +230,17 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
     },
 
     async getQuarantined(id) {
-      const number = /^q(\d+)$/.exec(id)?.[1];
-      if (!number) return null;
+      const number = quarantineNumber(id);
+      if (number === null) return null;
       const [row] = db.all<QuarantineRow & { body: Uint8Array }>(
         'SELECT id, received_at, reason, instance, content_type, length(body) AS bytes, released_as, body FROM quarantine WHERE id = ?',
-        [Number(number)],
+        [number],
       );
       return row ? { ...quarantineSummary(row), body: row.body } : null;
     },
 
     async markReleased(id, eventId) {
-      db.run('UPDATE quarantine SET released_as = ? WHERE id = ?', [eventId, Number(id.slice(1))]);
+      db.run('UPDATE quarantine SET released_as = ? WHERE id = ?', [eventId, quarantineNumber(id)]);
     },
 
     async targetStats(since) {

@@ -3,6 +3,8 @@
 import type { SqlDriver } from './sql-driver.ts';
 import { createBatcher, type Defer } from './batch.ts';
 import { createSqlOperatorStore } from './sql-operator-store.ts';
+import { preview } from '../event-preview.ts';
+import { chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
 import type { AttemptRecord, ClaimedDelivery, ClaimRequest, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
@@ -12,6 +14,7 @@ CREATE TABLE IF NOT EXISTS events (
   type         TEXT NOT NULL,
   subject      TEXT,
   received_at  INTEGER NOT NULL,
+  preview      TEXT,                      -- the line lists show, made at ingest (see migrate)
   attributes   TEXT NOT NULL,
   data         TEXT NOT NULL,
   body         BLOB NOT NULL,
@@ -68,8 +71,22 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 `;
 
-const DELIVERY_STATUS = { delivered: 'delivered', retry: 'pending', dead: 'dead' } as const;
 const PRUNE_BATCH = 500;
+
+/**
+ * What a file made by an earlier version lacks: the preview column (lists used to derive it from
+ * `data` with json_extract on every read). Filled once here for the rows it finds.
+ */
+function migrate(db: SqlDriver): void {
+  const columns = db.all<{ name: string }>('PRAGMA table_info(events)');
+  if (columns.some((c) => c.name === 'preview')) return;
+  db.exec('ALTER TABLE events ADD COLUMN preview TEXT');
+  const rows = db.all<{ id: string; kind: string | null; text: string | null; status: string | null; state: string | null }>(
+    `SELECT id, json_extract(data, '$.message.kind') AS kind, json_extract(data, '$.message.text') AS text,
+       json_extract(data, '$.status.value') AS status, json_extract(data, '$.state') AS state FROM events`,
+  );
+  db.transaction(() => rows.forEach((row) => db.run('UPDATE events SET preview = ? WHERE id = ?', [preview(row), row.id])));
+}
 
 export interface SqlStoreOptions {
   /** An event id seen again within this window is a duplicate. */
@@ -83,6 +100,7 @@ export interface SqlStoreOptions {
 /** Creates the tables if needed and returns the Store over them. */
 export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   db.exec(SCHEMA);
+  migrate(db);
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
   function ingestOne(event: NewEvent): 'accepted' | 'duplicate' {
@@ -93,33 +111,34 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     }
     // Seen before the window began (only possible when retention outlasts it): a new occurrence.
     db.run(
-      `INSERT INTO events (id, instance, type, subject, received_at, attributes, data, body, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, attributes = excluded.attributes,
+      `INSERT INTO events (id, instance, type, subject, received_at, preview, attributes, data, body, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, preview = excluded.preview, attributes = excluded.attributes,
          data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
-      [event.id, event.instance, event.type, event.subject, event.receivedAt, event.attributes, event.data, event.body, event.receivedAt],
+      [event.id, event.instance, event.type, event.subject, event.receivedAt, event.preview, event.attributes, event.data, event.body, event.receivedAt],
     );
     if (event.targets.length > 0) {
       db.run(
         `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
          SELECT ?, value, ?, 'pending', ?, ? FROM json_each(?)`,
-        [event.id, event.subject === null ? null : `${event.instance}/${event.subject}`, event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
+        [event.id, chatKey(event.instance, event.subject), event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
       );
     }
     return 'accepted';
   }
 
   function recordOne(a: AttemptRecord): void {
+    const id = Number(a.ref);
     db.run(
       `INSERT INTO attempts (delivery_id, event_id, target, series, attempt, started_at, latency_ms, status_code, error, outcome)
        SELECT ?, ?, ?, series, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
-      [a.deliveryId, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome, a.deliveryId],
+      [id, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome, id],
     );
     const settledAt = a.startedAt + a.latencyMs;
     db.run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
        WHERE id = ?`,
-      [DELIVERY_STATUS[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, a.deliveryId],
+      [STATUS_AFTER[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, id],
     );
   }
 
@@ -145,7 +164,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
       ]);
       return rows.map(
         (row): ClaimedDelivery => ({
-          id: row.id,
+          ref: String(row.id),
           eventId: row.event_id,
           target,
           attempt: row.attempts + 1,
@@ -171,7 +190,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         'INSERT INTO quarantine (received_at, reason, instance, content_type, body) VALUES (?, ?, ?, ?, ?) RETURNING id',
         [q.receivedAt, q.reason, q.instance, q.contentType, q.body],
       );
-      return `q${row!.id}`;
+      return quarantineId(row!.id);
     },
 
     ingest: (event) => inBatch(() => ingestOne(event)),

@@ -1,6 +1,7 @@
 // The store port: everything the relay keeps, behind one interface that the SQL store (Node,
-// Workers, Deno self-hosted) and later a Deno KV store implement. Every method is async because
-// some stores live across an RPC or a network hop; the SQL one answers synchronously inside.
+// Workers, Deno self-hosted) and the Deno KV store implement, with the rules they share in
+// rules.ts. Every method is async because some stores live across an RPC, a thread or a network
+// hop; the SQL one answers synchronously inside.
 
 /** An event ready to be stored, with the names of the targets whose filter it matches. */
 export interface NewEvent {
@@ -10,6 +11,8 @@ export interface NewEvent {
   subject: string | null;
   /** Epoch ms. */
   receivedAt: number;
+  /** The one line lists show (event-preview.ts), made once at ingest. */
+  preview: string | null;
   /** CloudEvents attributes as JSON (see event.ts `eventTexts`). */
   attributes: string;
   /** `data` as JSON, without `raw`. */
@@ -29,7 +32,8 @@ export interface QuarantinedBody {
 
 /** A delivery the dispatcher has claimed: it owns it until it records an attempt. */
 export interface ClaimedDelivery {
-  id: number;
+  /** The store's own handle of the delivery, handed back with its attempt; opaque to everyone else. */
+  ref: string;
   eventId: string;
   target: string;
   /** The number of the attempt about to be made, from 1. */
@@ -49,7 +53,8 @@ export interface ClaimRequest {
 }
 
 export interface AttemptRecord {
-  deliveryId: number;
+  /** `ClaimedDelivery.ref` of the delivery attempted. */
+  ref: string;
   eventId: string;
   target: string;
   attempt: number;

@@ -2,34 +2,30 @@
 // with the same webhook-id, bulk replay scoped to one target, quarantine release, OpenAPI.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { OPERATIONS } from '../../src/admin/openapi.ts';
 import { createRelay } from '../../src/app.ts';
 import { validateConfig } from '../../src/config.ts';
 import { createSqlStore } from '../../src/store/sql-store.ts';
-import { openBetterSqlite } from '../../src/runtimes/better-sqlite3-driver.ts';
+import { openBetterSqlite } from '../../src/runtimes/node/sqlite-driver.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { startRelay, tempDir, type TestRelay } from '../helpers/relay.ts';
 import { startSink, type Responder, type Sink } from '../helpers/sink.ts';
 
 const ADMIN = 'admin-token-93be';
 const text = fixture('incomingMessageReceived.textMessage.json').json;
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const o of open.splice(0)) await o.close();
-});
 
 async function setUp(targets: { name: string; respond?: Responder; types?: string[] }[], admin: string | null = ADMIN) {
   const sinks: Record<string, Sink> = {};
   for (const t of targets) {
     sinks[t.name] = await startSink(t.respond);
-    open.push(sinks[t.name]!);
+    onTestFinished(() => sinks[t.name]!.close());
   }
   const relay = await startRelay({
     admin: admin ? { token: admin } : {},
     targets: targets.map((t) => ({ name: t.name, url: sinks[t.name]!.url, retry: ['20ms'], types: t.types })),
   });
-  open.unshift(relay);
+  onTestFinished(() => relay.close());
   return { relay, sinks };
 }
 
@@ -87,6 +83,25 @@ describe('auth', () => {
     }
     expect((await app.request('/')).headers.get('location')).toBe('/login?next=%2F');
     expect(await (await app.request('/login')).text()).toContain('wrangler secret put RELAY_ADMIN_TOKEN');
+  });
+});
+
+describe('the inspector', () => {
+  it('puts every page behind the sign-in, whatever its path, and leaves unknown paths to the 404', async () => {
+    const config = validateConfig({ instances: { '*': { token: 't' } }, admin: { token: ADMIN } }, {});
+    const store = createSqlStore(openBetterSqlite(`${tempDir()}/relay.db`), { dedupWindowMs: 1, retentionMs: 1 });
+    const app = createRelay({ config, store, logger: { info() {}, warn() {}, error() {} } }).app;
+    const own = new Set(['/webhook', '/healthz', '/login', '/metrics', '/*']);
+    const pages = app.routes.filter((r) => !own.has(r.path) && !r.path.startsWith('/api'));
+    expect(pages.length).toBeGreaterThanOrEqual(9);
+    for (const route of pages) {
+      const path = route.path.replace(/:[a-z]+/g, 'x');
+      const response = await app.request(path, { method: route.method === 'ALL' ? 'GET' : route.method });
+      expect(response.status, `${route.method} ${route.path}`).toBe(303);
+      expect(response.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
+    }
+    const unknown = await app.request('/no-such-page');
+    expect(unknown.status).toBe(404);
   });
 });
 

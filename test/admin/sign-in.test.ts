@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInLines, signInLink } from '../../src/runtimes/data-dir.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { spawnRelay, type RelayProcess } from '../helpers/process.ts';
-import { tempDir, TOKEN } from '../helpers/relay.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { TOKEN } from '../helpers/webhook.ts';
 
 const config = { instances: { '*': { token: TOKEN } } };
 const dataDir = tempDir();

@@ -9,12 +9,12 @@ import type { ConfigInput } from '../../src/config.ts';
 import { EXPECTED } from '../fixtures-expected.ts';
 import { fixture, loadFixtures } from '../helpers/fixtures.ts';
 import type { SinkReply, SinkRequest } from '../helpers/sink.ts';
+import { SECRET } from '../helpers/webhook.ts';
 
 export const TOKEN = 'behaviour-token';
 export const OTHER_INSTANCE = '1101000009';
 export const OTHER_TOKEN = 'behaviour-other-token';
 export const ADMIN = 'behaviour-admin';
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 /** The one configuration every runtime runs the cases with. */
 export function behaviourConfig(sink: string): ConfigInput {

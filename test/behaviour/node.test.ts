@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { spawnRelay, type RelayProcess } from '../helpers/process.ts';
 import { startProxy, type Proxy } from '../helpers/proxy.ts';
-import { tempDir } from '../helpers/relay.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { BEHAVIOUR, behaviourConfig, behaviourResponder } from './cases.ts';
 

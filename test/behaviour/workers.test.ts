@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture } from '../helpers/fixtures.ts';
 import { startProxy, type Proxy } from '../helpers/proxy.ts';
-import { tempDir } from '../helpers/relay.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { startWorkersRelay, type WorkersRelay } from '../helpers/wrangler.ts';
 import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from './cases.ts';
+import { restartCase } from './restart.ts';
 
 /** The agreed budget for the gzipped Worker (the issue's target is 150 KiB). */
 const BUNDLE_BUDGET_BYTES = 150 * 1024;
@@ -34,44 +34,19 @@ describe('behaviour on workers', () => {
 });
 
 describe('workers only', () => {
-  it('delivers what was pending when workerd was killed, after it starts again', async () => {
-    let up = false;
-    const target = await startSink(() => ({ status: up ? 200 : 503 }));
-    const state = tempDir();
-    const config = { instances: { '*': { token: TOKEN } }, targets: [{ name: 'crm', url: target.url, retry: Array(20).fill('200ms') }] };
-    const first = await startWorkersRelay(config, state);
-    const ids: string[] = [];
-    try {
-      for (let i = 0; i < 5; i++) {
-        const response = await fetch(`${first.url}/webhook`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({ ...fixture('incomingMessageReceived.textMessage.json').json, idMessage: `W${i}` }),
-        });
-        ids.push(((await response.json()) as { id: string }).id);
-      }
-      await expect.poll(() => target.requests.length).toBeGreaterThanOrEqual(5);
-    } finally {
-      await first.kill();
-    }
-    up = true;
-    const second = await startWorkersRelay(config, state);
-    try {
-      // The objects' alarms are still set in the persisted state; the first wake-up delivers.
-      await fetch(`${second.url}/healthz`);
-      await expect.poll(() => new Set(target.requests.map((r) => String(r.headers['webhook-id']))).size, { timeout: 30_000 }).toBe(5);
-      const delivered = new Set(target.requests.map((r) => String(r.headers['webhook-id'])));
-      expect([...delivered].sort()).toEqual([...ids].sort());
-    } finally {
-      await second.kill();
-      await target.close();
-    }
-  }, 120_000);
+  it('delivers every accepted event to every target after a SIGKILL of workerd and a restart', async () => {
+    // The objects' alarms and leases are in the persisted state; the restarted objects resume them.
+    const second = await restartCase(async (config, state) => {
+      const relay = await startWorkersRelay(config, state);
+      return { url: relay.url, output: relay.output, kill: () => relay.kill() };
+    }, tempDir());
+    await second.kill();
+  }, 180_000);
 
   it(`builds with wrangler deploy --dry-run into less than ${BUNDLE_BUDGET_BYTES / 1024} KiB gzipped`, () => {
     const out = tempDir();
     execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { stdio: 'pipe' });
-    const gzipped = gzipSync(readFileSync(join(out, 'workers.js'))).byteLength;
+    const gzipped = gzipSync(readFileSync(join(out, 'index.js'))).byteLength;
     console.log(`workers bundle: ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
     expect(gzipped).toBeLessThan(BUNDLE_BUDGET_BYTES);
   }, 120_000);

@@ -2,7 +2,7 @@
 // the same answers, deadlines, cancellation and refusal to follow redirects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchPost, type HttpPost } from '../../src/delivery/http-post.ts';
-import { undiciPost } from '../../src/runtimes/undici-post.ts';
+import { undiciPost } from '../../src/runtimes/node/undici-post.ts';
 import { startSink, type Sink, type SinkReply } from '../helpers/sink.ts';
 
 let sink: Sink;

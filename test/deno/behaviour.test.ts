@@ -1,8 +1,7 @@
 // The shared behaviour cases against the relay on Deno (Deno.serve), with the node:sqlite store and
-// with the Deno KV store, over real HTTP with real sinks; then a SIGKILL with deliveries pending,
-// and a restart that loses nothing.
-import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from '../behaviour/cases.ts';
-import { fixture } from '../helpers/fixtures.ts';
+// with the Deno KV store, over real HTTP with real sinks; then the shared restart case.
+import { BEHAVIOUR, behaviourConfig, behaviourResponder } from '../behaviour/cases.ts';
+import { restartCase } from '../behaviour/restart.ts';
 import { startSink } from '../helpers/sink.ts';
 import { spawnDenoRelay, spawnProxy } from './relay.ts';
 
@@ -26,41 +25,10 @@ for (const store of ['sqlite', 'kv'] as const) {
   });
 }
 
-Deno.test({ name: 'deno: every accepted event reaches its target after a SIGKILL and a restart (node:sqlite file)', ...options }, async () => {
-  // The target refuses until the relay has been killed, so every delivery is still pending then.
-  let up = false;
-  const accepted = new Set<string>();
-  const sink = await startSink((request) => {
-    if (!up) return { status: 503 };
-    accepted.add(String(request.headers['webhook-id']));
-    return { status: 200 };
-  });
-  const dataDir = Deno.makeTempDirSync();
-  const config = { instances: { '*': { token: TOKEN } }, targets: [{ name: 'crm', url: sink.url, retry: Array(30).fill('100ms') }] };
-  const first = await spawnDenoRelay(config, dataDir);
-  const ids: string[] = [];
-  try {
-    for (let i = 0; i < 10; i++) {
-      const response = await fetch(`${first.url}/webhook`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify({ ...fixture('incomingMessageReceived.textMessage.json').json, idMessage: `DENO${i}` }),
-      });
-      ids.push(((await response.json()) as { id: string }).id);
-    }
-    while (sink.requests.length < 10) await new Promise((resolve) => setTimeout(resolve, 50));
-  } finally {
-    await first.kill('SIGKILL');
-  }
-  up = true;
-  const second = await spawnDenoRelay(config, dataDir);
-  try {
-    const deadline = Date.now() + 20_000;
-    while (accepted.size < ids.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const missing = ids.filter((id) => !accepted.has(id));
-    if (missing.length > 0) throw new Error(`not delivered after the restart: ${missing.join(', ')}`);
-  } finally {
-    await second.kill();
-    await sink.close();
-  }
+Deno.test({ name: 'restart: delivers every accepted event to every target after a SIGKILL (deno, sqlite)', ...options }, async () => {
+  const second = await restartCase(async (config, state) => {
+    const relay = await spawnDenoRelay(config, state);
+    return { url: relay.url, output: relay.output, kill: async () => void (await relay.kill('SIGKILL')) };
+  }, Deno.makeTempDirSync());
+  await second.kill();
 });

@@ -1,6 +1,7 @@
-// The Deno relay as a child process (`deno run src/runtimes/deno.ts`), for the Deno suite; with
+// The Deno relay as a child process (`deno run src/runtimes/deno/index.ts`), for the Deno suite; with
 // RELAY_STORE=kv in `env` it runs on the Deno KV store, as on Deno Deploy.
 import type { ConfigInput } from '../../src/config.ts';
+import { STARTED } from '../helpers/webhook.ts';
 
 export interface DenoRelay {
   url: string;
@@ -11,7 +12,7 @@ export interface DenoRelay {
 export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: Record<string, string> = {}): Promise<DenoRelay> {
   Deno.writeTextFileSync(`${dataDir}/relay.config.json`, JSON.stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv', 'src/runtimes/deno.ts'],
+    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv', 'src/runtimes/deno/index.ts'],
     env: { RELAY_CONFIG: `${dataDir}/relay.config.json`, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
     stdout: 'piped',
     stderr: 'piped',
@@ -27,7 +28,7 @@ export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: 
   let port: number | undefined;
   while (port === undefined) {
     if (Date.now() > deadline) throw new Error(`deno relay did not start:\n${output}`);
-    port = Number(/"event":"relay\.started","port":(\d+)/.exec(output)?.[1]) || undefined;
+    port = Number(STARTED.exec(output)?.[1]) || undefined;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {

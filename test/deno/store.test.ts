@@ -1,6 +1,6 @@
 // The store contract on Deno: the SQL store over node:sqlite, and the Deno KV store.
-/// <reference path="../../src/runtimes/node-sqlite.d.ts" />
-import { openNodeSqlite } from '../../src/runtimes/node-sqlite-driver.ts';
+/// <reference path="../../src/runtimes/deno/node-sqlite.d.ts" />
+import { openNodeSqlite } from '../../src/runtimes/deno/sqlite-driver.ts';
 import { createKvStore } from '../../src/store/kv-store.ts';
 import { createSqlStore } from '../../src/store/sql-store.ts';
 import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';

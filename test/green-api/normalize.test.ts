@@ -2,15 +2,15 @@
 // docs and SDKs disagree about.
 import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../src/event.ts';
-import { Envelope } from '../../src/green-api/schema.ts';
+import { NotificationHeader } from '../../src/green-api/schema.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const at = new Date('2026-01-02T03:04:05.000Z');
-const event = (json: Record<string, unknown>) => buildEvent(json, Envelope.parse(json), at);
+const event = (json: Record<string, unknown>) => buildEvent(json, NotificationHeader.parse(json), at);
 const of = async (name: string) => (await event(fixture(name).json)).data;
 const withMessage = (messageData: object, base = fixture('incomingMessageReceived.textMessage.json').json) => event({ ...base, messageData });
 
-describe('the envelope', () => {
+describe('the header', () => {
   it('has the CloudEvents attributes of contract §2', async () => {
     const e = await event(fixture('incomingMessageReceived.textMessage.json').json);
     expect(e).toMatchObject({

@@ -11,17 +11,14 @@ export interface Fixture {
   json: Record<string, unknown>;
 }
 
+export function fixture(name: string): Fixture {
+  const bytes = readFileSync(FIXTURE_DIR + name);
+  return { name, bytes, json: JSON.parse(bytes.toString('utf8')) };
+}
+
 export function loadFixtures(): Fixture[] {
   return readdirSync(FIXTURE_DIR)
     .filter((name) => name.endsWith('.json'))
     .sort()
-    .map((name) => {
-      const bytes = readFileSync(FIXTURE_DIR + name);
-      return { name, bytes, json: JSON.parse(bytes.toString('utf8')) };
-    });
-}
-
-export function fixture(name: string): Fixture {
-  const bytes = readFileSync(FIXTURE_DIR + name);
-  return { name, bytes, json: JSON.parse(bytes.toString('utf8')) };
+    .map(fixture);
 }

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config.ts';
+import { STARTED } from './webhook.ts';
 
 export interface RelayProcess {
   url: string;
@@ -30,7 +31,7 @@ export async function spawnRelay(config: ConfigInput, dataDir: string, env: Reco
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay did not start:\n${output}`)), 20_000);
     const look = () => {
-      const started = /"event":"relay\.started","port":(\d+)/.exec(output);
+      const started = STARTED.exec(output);
       if (started) {
         clearTimeout(timer);
         child.stdout!.off('data', look);

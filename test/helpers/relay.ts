@@ -1,14 +1,17 @@
 // Starts the Node relay in this process over real HTTP on loopback with a real SQLite file in a
 // fresh temporary folder, and captures its log lines.
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig, type ConfigInput } from '../../src/config.ts';
 import { createJsonLogger } from '../../src/log.ts';
-import { DB_FILE, startNodeRelay, type NodeRelay } from '../../src/runtimes/node-relay.ts';
+import { DB_FILE } from '../../src/runtimes/data-dir.ts';
+import { startNodeRelay, type NodeRelay } from '../../src/runtimes/node/relay.ts';
 
-export const TOKEN = 'test-token-5f1c2a9e';
+import { tempDir } from './tmp.ts';
+import { postNotification, TOKEN } from './webhook.ts';
+
+export { tempDir } from './tmp.ts';
+export { TOKEN } from './webhook.ts';
 
 export interface TestRelay extends NodeRelay {
   dataDir: string;
@@ -17,10 +20,6 @@ export interface TestRelay extends NodeRelay {
   post(body: string | Uint8Array | object, options?: { token?: string | null; headers?: Record<string, string> }): Promise<Response>;
   /** Runs a read-only query on the relay's SQLite file through a second connection. */
   query<Row>(sql: string, ...params: unknown[]): Row[];
-}
-
-export function tempDir(prefix = 'green-relay-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export async function startRelay(config: Partial<ConfigInput> = {}, dataDir = tempDir()): Promise<TestRelay> {
@@ -37,19 +36,7 @@ export async function startRelay(config: Partial<ConfigInput> = {}, dataDir = te
     ...relay,
     dataDir,
     logs,
-    post(body, options = {}) {
-      const token = options.token === undefined ? TOKEN : options.token;
-      const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-      return fetch(`${relay.url}/webhook`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-          ...options.headers,
-        },
-        body: payload as BodyInit,
-      });
-    },
+    post: (body, options = {}) => postNotification(relay.url, body, options.token === undefined ? TOKEN : options.token, options.headers),
     query(sql, ...params) {
       reader ??= new Database(join(dataDir, DB_FILE), { readonly: true });
       return reader.prepare(sql).all(...params) as never;

@@ -24,6 +24,7 @@ function event(overrides: Partial<NewEvent> = {}): NewEvent {
     type: 'com.green-api.message.received',
     subject: '79001234567@c.us',
     receivedAt: T0,
+    preview: `text "hello ${id}"`,
     attributes: JSON.stringify({ specversion: '1.0', id, type: 'com.green-api.message.received' }),
     data: JSON.stringify(data),
     body: new TextEncoder().encode(JSON.stringify({ typeWebhook: 'incomingMessageReceived', idMessage: id })),
@@ -34,9 +35,9 @@ function event(overrides: Partial<NewEvent> = {}): NewEvent {
 
 const claimAll = (store: Store, now: number, target = 'a', limit = 50) => store.claim([{ target, limit, leaseMs: LEASE }], now);
 
-function attempt(d: { id: number; eventId: string; target: string; attempt: number }, outcome: 'delivered' | 'retry' | 'dead', startedAt: number, nextAt: number | null = null) {
+function attempt(d: { ref: string; eventId: string; target: string; attempt: number }, outcome: 'delivered' | 'retry' | 'dead', startedAt: number, nextAt: number | null = null) {
   return {
-    deliveryId: d.id,
+    ref: d.ref,
     eventId: d.eventId,
     target: d.target,
     attempt: d.attempt,

@@ -3,7 +3,7 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, it } from 'vitest';
-import { durableObjectSqlDriver } from '../../src/runtimes/durable-object-sql-driver.ts';
+import { durableObjectSqlDriver } from '../../src/runtimes/workers/sqlite-driver.ts';
 import { createSqlStore } from '../../src/store/sql-store.ts';
 import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';
 

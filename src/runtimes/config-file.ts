@@ -1,15 +1,29 @@
 // What `npm start` and `deno task start` share: finding the config (RELAY_CONFIG or
-// ./relay.config.json) or starting in demo mode, and what demo mode prints. node:fs and
-// node:crypto work in both runtimes.
+// ./relay.config.json) or starting in demo mode, refusing a bad one, and what demo mode prints.
+// node:fs works in both runtimes.
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, parseConfig, validateConfig, type RelayConfig } from '../config.ts';
+import { CONFIG_EXIT_CODE, ConfigError, parseConfig, validateConfig, type RelayConfig } from '../config.ts';
 import type { RelayEvent } from '../event.ts';
 import { secretIn } from './data-dir.ts';
 
 type Env = Record<string, string | undefined>;
 
-/** The exit code of a refused start: EX_CONFIG. */
-export const CONFIG_EXIT_CODE = 78;
+/** How an entry talks to its operator before its logger runs: a line on stderr, and the exit. */
+export interface Console {
+  say(text: string): void;
+  exit(code: number): never;
+}
+
+/** loadConfig, or a refused start: the problems on stderr and exit code 78. */
+export function loadConfigOrExit(env: Env, dataDir: string, io: Console): ReturnType<typeof loadConfig> {
+  try {
+    return loadConfig(env, dataDir);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.say(`${err.message}\n\nThe relay did not start. Fix the configuration and run it again.\n`);
+    return io.exit(CONFIG_EXIT_CODE);
+  }
+}
 
 /** The config from RELAY_CONFIG or ./relay.config.json; without either, demo mode and its token. Throws ConfigError. */
 export function loadConfig(env: Env, dataDir: string): { config: RelayConfig; configPath: string; demoToken?: string } {

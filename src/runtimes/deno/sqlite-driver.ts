@@ -2,8 +2,8 @@
 // synchronous=FULL, as on Node.
 /// <reference path="./node-sqlite.d.ts" />
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { SqlDriver, SqlValue } from '../store/sql-driver.ts';
-import type { LockConnection } from './data-dir.ts';
+import type { SqlDriver, SqlValue } from '../../store/sql-driver.ts';
+import type { LockConnection } from '../data-dir.ts';
 
 export interface NodeSqliteDriver extends SqlDriver {
   close(): void;

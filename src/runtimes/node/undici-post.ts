@@ -2,7 +2,7 @@
 // Request/Response objects, stream wrappers and AbortSignals that cost more CPU per delivery
 // than the exchange itself (measured: ~70 µs with undici.request against ~30 µs here).
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
-import { SNIPPET_CHARS, type HttpPost, type PostAnswer } from '../delivery/http-post.ts';
+import { SNIPPET_CHARS, type HttpPost, type PostAnswer } from '../../delivery/http-post.ts';
 
 /** Origin and path of each target URL, parsed once. */
 const parsed = new Map<string, { origin: string; path: string }>();

@@ -3,14 +3,15 @@
 // first, which keeps cursors valid across objects). Quarantined bodies, which may name no
 // instance, share one object. Instances admitted by "*" are noted in a registry object the first
 // time an isolate sees them, so that listings find them.
-import type { AppStore, EventSummary, NewEvent, Page, QuarantinedBody, TargetStats } from '../store/store.ts';
-import type { InstanceStore } from './workers.ts';
+import { encodeCursor, mergeTargetStats } from '../../store/rules.ts';
+import type { AppStore, EventSummary, NewEvent, Page, QuarantinedBody } from '../../store/store.ts';
+import type { InstanceStore } from './instance-store.ts';
 
 const QUARANTINE = '_quarantine';
 const REGISTRY = '_registry';
 
 export function createDurableObjectStore(namespace: DurableObjectNamespace<InstanceStore>, configured: string[]): AppStore {
-  const stub = (name: string) => namespace.get(namespace.idFromName(name));
+  const stub = (name: string) => namespace.getByName(name);
   const noted = new Set<string>(configured);
 
   async function instances(): Promise<string[]> {
@@ -40,7 +41,7 @@ export function createDurableObjectStore(namespace: DurableObjectNamespace<Insta
       const items = merged.slice(0, query.limit);
       const more = merged.length > query.limit || pages.some((page) => page.next !== null);
       const last = items.at(-1);
-      return { items, next: more && last ? `${last.receivedAt}.${last.id}` : null } satisfies Page<EventSummary>;
+      return { items, next: more && last ? encodeCursor(last.receivedAt, last.id) : null } satisfies Page<EventSummary>;
     },
     async getEvent(id) {
       for (const found of await everywhere((s) => s.getEvent(id))) if (found) return found;
@@ -57,18 +58,7 @@ export function createDurableObjectStore(namespace: DurableObjectNamespace<Insta
     getQuarantined: (id) => stub(QUARANTINE).getQuarantined(id),
     markReleased: (id, eventId) => stub(QUARANTINE).markReleased(id, eventId),
     async targetStats(since) {
-      const byTarget = new Map<string, TargetStats>();
-      for (const stats of await everywhere((s) => s.targetStats(since))) {
-        for (const t of stats) {
-          const sum = byTarget.get(t.target);
-          if (!sum) byTarget.set(t.target, { ...t });
-          else {
-            for (const key of ['pending', 'dead', 'delivered', 'attempts', 'succeeded'] as const) sum[key] += t[key];
-            if ((t.lastErrorAt ?? 0) > (sum.lastErrorAt ?? 0)) Object.assign(sum, { lastError: t.lastError, lastErrorAt: t.lastErrorAt });
-          }
-        }
-      }
-      return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));
+      return mergeTargetStats(await everywhere((s) => s.targetStats(since)));
     },
   };
 }

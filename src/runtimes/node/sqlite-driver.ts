@@ -1,8 +1,8 @@
 // The SqlDriver on Node: better-sqlite3 (version 12; 13 needs Node 22), a file in WAL mode with
 // synchronous=FULL, so that a notification answered 200 survives a power cut, not only a crash.
 import Database from 'better-sqlite3';
-import type { SqlDriver, SqlValue } from '../store/sql-driver.ts';
-import type { LockConnection } from './data-dir.ts';
+import type { SqlDriver, SqlValue } from '../../store/sql-driver.ts';
+import type { LockConnection } from '../data-dir.ts';
 
 export interface BetterSqliteDriver extends SqlDriver {
   close(): void;

@@ -3,14 +3,15 @@
 // and deliveries cost CPU; neither holds up an answer. While the thread commits, the main
 // thread's next calls queue up and share the next commit.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createDispatcher, type Dispatcher } from '../delivery/dispatcher.ts';
-import type { Logger, LogFields } from '../log.ts';
-import type { Defer } from '../store/batch.ts';
-import { createSqlStore } from '../store/sql-store.ts';
-import type { Store } from '../store/store.ts';
-import { openBetterSqlite, type BetterSqliteDriver } from './better-sqlite3-driver.ts';
-import { soon, toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './store-thread-protocol.ts';
-import { undiciPost } from './undici-post.ts';
+import { createDispatchLoop } from '../../../delivery/dispatch-loop.ts';
+import type { Dispatcher } from '../../../delivery/dispatcher.ts';
+import type { Logger, LogFields } from '../../../log.ts';
+import type { Defer } from '../../../store/batch.ts';
+import { createSqlStore } from '../../../store/sql-store.ts';
+import type { Store } from '../../../store/store.ts';
+import { openBetterSqlite, type BetterSqliteDriver } from '../sqlite-driver.ts';
+import { soon, toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './protocol.ts';
+import { undiciPost } from '../undici-post.ts';
 
 const port = parentPort!;
 const post = (message: FromThread) => port.postMessage(message);
@@ -84,7 +85,7 @@ function run(call: Call): Promise<unknown> {
       return Promise.resolve(db.exec(call.args[0]));
     case 'start': {
       const [targets, userAgent] = call.args;
-      dispatcher = createDispatcher({
+      dispatcher = createDispatchLoop({
         store,
         targets,
         post: undiciPost,

@@ -2,33 +2,25 @@
 // Deno.serve; self-hosted, the SQL store over node:sqlite in RELAY_DATA_DIR with the dispatcher as
 // an in-process loop; on Deno Deploy (no writable filesystem) or with RELAY_STORE=kv, the Deno KV
 // store with deliveries woken through the KV queue.
-import { ConfigError } from '../config.ts';
-import { fetchPost } from '../delivery/http-post.ts';
-import { createJsonLogger } from '../log.ts';
-import { createProcessRelay } from '../process-relay.ts';
-import { createKvStore } from '../store/kv-store.ts';
-import { createSqlStore } from '../store/sql-store.ts';
-import { VERSION } from '../version.ts';
-import { createKvQueueDispatcher } from './deno-kv-queue.ts';
 import { getConnInfo } from 'hono/deno';
-import { DataDirInUse, lockDataDir, signInLines, withAdminToken } from './data-dir.ts';
-import { openNodeSqlite, openNodeSqliteLock } from './node-sqlite-driver.ts';
-import { CONFIG_EXIT_CODE, demoBanner, eventLine, loadConfig } from './startup.ts';
+import { fetchPost } from '../../delivery/http-post.ts';
+import { createJsonLogger } from '../../log.ts';
+import { createProcessRelay } from '../../process-relay.ts';
+import { createKvStore } from '../../store/kv-store.ts';
+import { createSqlStore } from '../../store/sql-store.ts';
+import { VERSION } from '../../version.ts';
+import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
+import { DataDirInUse, DB_FILE, lockDataDir, signInLines, withAdminToken } from '../data-dir.ts';
+import { createKvQueueDispatcher } from './kv-queue.ts';
+import { openNodeSqlite, openNodeSqliteLock } from './sqlite-driver.ts';
 
 const env = Deno.env.toObject();
 const dataDir = env.RELAY_DATA_DIR ?? './data';
 const encoder = new TextEncoder();
-const stderr = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+const io: Console = { say: (text) => void Deno.stderr.writeSync(encoder.encode(text)), exit: (code) => Deno.exit(code) };
 const logger = createJsonLogger((line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)));
 
-let loaded: ReturnType<typeof loadConfig>;
-try {
-  loaded = loadConfig(env, dataDir);
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  stderr(`${err.message}\n\nThe relay did not start. Fix the configuration and run it again.\n`);
-  Deno.exit(CONFIG_EXIT_CODE);
-}
+const loaded = loadConfigOrExit(env, dataDir, io);
 const { configPath, demoToken } = loaded;
 
 /** SQLite in RELAY_DATA_DIR where the filesystem can be written; Deno KV otherwise (Deno Deploy), or with RELAY_STORE=kv. */
@@ -51,25 +43,24 @@ if (!useKv) {
     lock = lockDataDir(dataDir, openNodeSqliteLock);
   } catch (err) {
     if (!(err instanceof DataDirInUse)) throw err;
-    stderr(`green-relay did not start: ${err.message}\n`);
-    Deno.exit(1);
+    io.say(`green-relay did not start: ${err.message}\n`);
+    io.exit(1);
   }
 }
 const { config, generated } = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
 const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
-const db = kv ? undefined : openNodeSqlite(`${dataDir}/relay.db`);
+const db = kv ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
 const store = kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions);
 const relay = createProcessRelay({
   config,
   store,
   logger,
-  post: fetchPost(fetch),
   fetch,
   peerAddress: (c) => getConnInfo(c).remote.address,
   adminClosedReason: 'no admin token is configured: set admin.token in the configuration (Deno Deploy keeps no generated one)',
-  onAccepted: demoToken ? (event) => stderr(eventLine(event)) : undefined,
-  dispatcher: kv ? createKvQueueDispatcher(kv) : undefined,
+  onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
+  dispatcher: kv ? createKvQueueDispatcher(kv, fetchPost(fetch)) : undefined,
 });
 await relay.start();
 
@@ -80,8 +71,8 @@ const server = Deno.serve(
     onListen: ({ port, hostname }) => {
       relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', store: kv ? 'kv' : 'sqlite', targets: config.targets.map((t) => t.name) });
       const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
-      if (demoToken) stderr(demoBanner(url, demoToken, configPath));
-      if (config.admin.token) stderr(`${signInLines(url, config.admin.token, generated, Deno.stderr.isTerminal()).join('\n')}\n`);
+      if (demoToken) io.say(demoBanner(url, demoToken, configPath));
+      if (config.admin.token) io.say(`${signInLines(url, config.admin.token, generated, Deno.stderr.isTerminal()).join('\n')}\n`);
     },
   },
   relay.app.fetch,

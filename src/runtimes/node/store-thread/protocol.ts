@@ -1,8 +1,7 @@
-// What the main thread and the store thread say to each other (store-thread-client.ts and
-// store-thread.ts). Messages travel in batches: at most one per event-loop turn each way.
-import type { TargetConfig } from '../config.ts';
-import type { LogFields } from '../log.ts';
-import type { Store } from '../store/store.ts';
+// What the main thread and the store thread say to each other (client.ts and main.ts). Messages travel in batches: at most one per event-loop turn each way.
+import type { TargetConfig } from '../../../config.ts';
+import type { LogFields } from '../../../log.ts';
+import type { Store } from '../../../store/store.ts';
 
 export type StoreMethod = keyof Store;
 

@@ -1,7 +1,7 @@
 // The SqlDriver on Cloudflare Workers: a Durable Object's own SQLite (ctx.storage.sql),
 // https://developers.cloudflare.com/durable-objects/api/storage-api/. Blobs go in as ArrayBuffer
 // and come back as ArrayBuffer; the store port speaks Uint8Array.
-import type { SqlDriver, SqlValue } from '../store/sql-driver.ts';
+import type { SqlDriver, SqlValue } from '../../store/sql-driver.ts';
 
 const bind = (params: readonly SqlValue[]) =>
   params.map((value) => (value instanceof Uint8Array ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value));

@@ -4,15 +4,18 @@
 // wake-up for when the next delivery is due. The queue carries no deliveries, only "look now":
 // the store keeps them, so a lost or repeated wake-up loses or doubles nothing. A wake-up the
 // queue gives up on is kept under ['undelivered-wakeup', time] for an operator to see.
-import { dispatchPass } from '../delivery/dispatch-pass.ts';
-import type { Dispatcher, DispatcherDeps } from '../delivery/dispatcher.ts';
+import { dispatchPass } from '../../delivery/dispatch-pass.ts';
+import type { DispatcherFactory } from '../../delivery/dispatcher.ts';
+import type { HttpPost } from '../../delivery/http-post.ts';
+import { createPruner, resumeClaims } from '../../delivery/lanes.ts';
 
 /** Attempts at once per pass: a Deploy isolate is shared, so stay modest. */
 const MAX_IN_FLIGHT = 10;
 const PASS_BUDGET_MS = 30_000;
 
-export function createKvQueueDispatcher(kv: Deno.Kv): (deps: DispatcherDeps) => Dispatcher {
+export function createKvQueueDispatcher(kv: Deno.Kv, post: HttpPost): DispatcherFactory {
   return (deps) => {
+    const prune = createPruner(deps.store, deps.logger);
     let running = false;
     let nextWake: number | null = null;
 
@@ -26,14 +29,13 @@ export function createKvQueueDispatcher(kv: Deno.Kv): (deps: DispatcherDeps) => 
 
     return {
       async start() {
-        const released = await deps.store.releaseClaims(deps.now());
-        if (released > 0) deps.logger.info('dispatcher.resumed', { released });
+        await resumeClaims(deps.store, deps.logger, deps.now());
         running = true;
         kv.listenQueue(async () => {
           if (!running) return;
           nextWake = null;
-          const next = await dispatchPass({ ...deps, maxInFlight: MAX_IN_FLIGHT, budgetMs: PASS_BUDGET_MS });
-          await deps.store.prune(deps.now());
+          const next = await dispatchPass({ ...deps, post, maxInFlight: MAX_IN_FLIGHT, budgetMs: PASS_BUDGET_MS });
+          await prune(deps.now());
           if (next !== null) await wakeAt(next);
         });
         await wakeAt(deps.now());

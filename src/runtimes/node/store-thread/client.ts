@@ -1,17 +1,20 @@
-// The store thread (store-thread.ts) as the main thread sees it: a Store whose calls cross to the
+// The store thread (main.ts) as the main thread sees it: a Store whose calls cross to the
 // thread, and the Dispatcher that runs there. Every Store method is already async, so the relay
 // cannot tell the difference; the calls of one event-loop turn travel as one message.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Dispatcher, DispatcherDeps } from '../delivery/dispatcher.ts';
-import type { Store } from '../store/store.ts';
-import { fromThreadError, soon, STORE_METHODS, type Call, type FromThread, type Notes, type ThreadData, type ToThread } from './store-thread-protocol.ts';
+import type { Dispatcher, DispatcherOptions } from '../../../delivery/dispatcher.ts';
+import type { Store } from '../../../store/store.ts';
+import { fromThreadError, soon, STORE_METHODS, type Call, type FromThread, type Notes, type ThreadData, type ToThread } from './protocol.ts';
 
 export interface StoreThread {
   store: Store;
-  /** The dispatcher in the thread; its logs and counts come back to `deps.logger` and `deps.metrics`. */
-  dispatcher(deps: DispatcherDeps): Dispatcher;
+  /**
+   * The dispatcher loop in the thread. Of its options only the targets and the user agent cross;
+   * its logs and counts come back to `logger` and `metrics` here, and the store it uses is the thread's.
+   */
+  dispatcher(options: DispatcherOptions): Dispatcher;
   /** Runs statements on the store's own connection (diagnostics, and tests that make the disk fail). */
   exec(sql: string): Promise<void>;
   /** Finishes the writes under way, then closes the database and the thread. */
@@ -114,7 +117,8 @@ const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 5
 
 /** Run from source (tests, tsx), the thread's TypeScript needs tsx's loader too; the bundle does not. */
 function startWorker(data: ThreadData): Worker {
-  const entry = new URL(import.meta.url.endsWith('.ts') ? './store-thread.ts' : './store-thread.js', import.meta.url);
+  // From source this file sits beside main.ts; bundled, it is part of dist/node.js beside dist/store-thread.js.
+  const entry = new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './store-thread.js', import.meta.url);
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data, resourceLimits: RESOURCE_LIMITS });
   // tsx's ESM API, found through its package.json: require.resolve would pick its CommonJS build.
   const require = createRequire(import.meta.url);

@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { RelayConfig } from '../config.ts';
-import type { RelayEvent } from '../event.ts';
-import type { Logger } from '../log.ts';
-import { createProcessRelay } from '../process-relay.ts';
-import { VERSION } from '../version.ts';
-import { openBetterSqliteLock } from './better-sqlite3-driver.ts';
-import { lockDataDir, withAdminToken } from './data-dir.ts';
-import { startStoreThread, type StoreThread } from './store-thread-client.ts';
+import type { RelayConfig } from '../../config.ts';
+import type { RelayEvent } from '../../event.ts';
+import type { Logger } from '../../log.ts';
+import { createProcessRelay } from '../../process-relay.ts';
+import { VERSION } from '../../version.ts';
+import { openBetterSqliteLock } from './sqlite-driver.ts';
+import { DB_FILE, lockDataDir, withAdminToken } from '../data-dir.ts';
+import { startStoreThread, type StoreThread } from './store-thread/client.ts';
 
 export interface NodeRelayOptions {
   config: RelayConfig;
@@ -37,7 +37,6 @@ export interface NodeRelay {
   close(graceMs?: number): Promise<void>;
 }
 
-export const DB_FILE = 'relay.db';
 
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
   mkdirSync(options.dataDir, { recursive: true });

@@ -1,0 +1,71 @@
+// One event: its deliveries with a timeline of attempts per target and replay buttons, the
+// CloudEvent as targets receive it, and the raw notification.
+import { structuredEvent } from '../../event.ts';
+import type { EventDetail } from '../../store/store.ts';
+import { Layout, Outcome, StatusBadge, time } from '../layout.tsx';
+
+const text = new TextDecoder();
+const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, 2);
+
+export function EventPage(props: { event: EventDetail; done?: string; failed?: string }) {
+  const { event } = props;
+  const raw = text.decode(event.body);
+  const byTarget = new Map<string, typeof event.attempts>();
+  for (const a of event.attempts) byTarget.set(a.target, [...(byTarget.get(a.target) ?? []), a]);
+  return (
+    <Layout title={event.type}>
+      <Outcome done={props.done} failed={props.failed} />
+      <h1>{event.type}</h1>
+      <p class="mono">
+        {event.id} · {time(event.receivedAt)} · chat {event.subject ?? '–'} · instance {event.instance}
+        {event.duplicates > 0 ? ` · ${event.duplicates} duplicate(s)` : ''}
+      </p>
+      <h2>Deliveries</h2>
+      <form class="inline" method="post" action={`/events/${event.id}/replay`}>
+        <button type="submit">Replay to all targets</button>
+      </form>
+      <table>
+        <thead>
+          <tr>
+            <th>target</th>
+            <th>state</th>
+            <th>timeline (series.attempt: status, latency)</th>
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {event.deliveries.map((d) => (
+            <tr>
+              <td>{d.target}</td>
+              <td>
+                <StatusBadge target="" status={d.status} />
+                {d.nextAt ? <div class="muted">next {time(d.nextAt)}</div> : ''}
+              </td>
+              <td>
+                <ol class="attempts">
+                  {(byTarget.get(d.target) ?? []).map((a) => (
+                    <li class={a.outcome === 'delivered' ? 'delivered' : a.outcome === 'dead' ? 'dead' : 'pending'}>
+                      <span class="mono">
+                        {a.series + 1}.{a.attempt} {time(a.startedAt)} {a.statusCode ?? '—'} {a.latencyMs} ms
+                      </span>
+                      {a.error ? <span class="muted"> {a.error}</span> : ''}
+                    </li>
+                  ))}
+                </ol>
+              </td>
+              <td>
+                <form class="inline" method="post" action={`/events/${event.id}/replay?target=${encodeURIComponent(d.target)}`}>
+                  <button type="submit">Replay</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Event (as targets receive it)</h2>
+      <pre>{pretty(structuredEvent(event.attributes, event.data, raw))}</pre>
+      <h2>Raw notification</h2>
+      <pre>{raw}</pre>
+    </Layout>
+  );
+}

@@ -1,0 +1,42 @@
+// `npm start`: the relay on Node. Reads PORT, HOST, RELAY_CONFIG and RELAY_DATA_DIR; without a
+// config file it starts in demo mode (one generated token for every instance, no targets, each
+// event printed), so that a first run shows something at once.
+import { createJsonLogger } from '../../log.ts';
+import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
+import { DataDirInUse, signInLines } from '../data-dir.ts';
+import { startNodeRelay, type NodeRelay } from './relay.ts';
+
+const env = process.env;
+const dataDir = env.RELAY_DATA_DIR ?? './data';
+const logger = createJsonLogger((line) => process.stdout.write(`${line}\n`));
+const io: Console = { say: (text) => void process.stderr.write(text), exit: (code) => process.exit(code) };
+
+const { config, configPath, demoToken } = loadConfigOrExit(env, dataDir, io);
+let relay: NodeRelay;
+try {
+  relay = await startNodeRelay({
+    config,
+    dataDir,
+    port: Number(env.PORT ?? 8787),
+    hostname: env.HOST,
+    logger,
+    onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
+  });
+} catch (err) {
+  if (!(err instanceof DataDirInUse)) throw err;
+  io.say(`green-relay did not start: ${err.message}\n`);
+  io.exit(1);
+}
+if (demoToken) io.say(demoBanner(relay.url, demoToken, configPath));
+io.say(`${signInLines(relay.url, relay.admin.token, relay.admin.generated, process.stderr.isTTY === true).join('\n')}\n`);
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('relay.stopping', { signal });
+  await relay.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,36 @@
+// The relay's configuration on Workers: the same JSON as on Node, in the RELAY_CONFIG variable,
+// with ${NAME} taken from the Worker's variables and secrets. Parsed once per isolate.
+import { validateConfig, type RelayConfig } from '../../config.ts';
+import { createJsonLogger, createRedactingLogger, type Logger } from '../../log.ts';
+import type { InstanceStore } from './instance-store.ts';
+
+export interface Env {
+  RELAY_CONFIG?: string;
+  RELAY_ADMIN_TOKEN?: string;
+  INSTANCES: DurableObjectNamespace<InstanceStore>;
+  [binding: string]: unknown;
+}
+
+let parsed: { source: string; config: RelayConfig } | undefined;
+
+/** The config of this isolate; throws ConfigError (or an Error saying RELAY_CONFIG is missing). */
+export function configOf(env: Env): RelayConfig {
+  const source = env.RELAY_CONFIG ?? '';
+  if (parsed?.source !== source) {
+    const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    let json: unknown;
+    try {
+      json = JSON.parse(source);
+    } catch {
+      throw new Error('RELAY_CONFIG is not set to the relay configuration (JSON); see README.md, "Cloudflare Workers"');
+    }
+    parsed = { source, config: validateConfig(json, strings, 'RELAY_CONFIG') };
+  }
+  return parsed.config;
+}
+
+/** JSON lines to the Worker's log (`wrangler tail`), redacted with logs.redact. */
+export function loggerFor(config: RelayConfig): Logger {
+  const logger = createJsonLogger((line) => console.log(line));
+  return config.logs.redact ? createRedactingLogger(logger) : logger;
+}

@@ -1,0 +1,44 @@
+// The relay on Cloudflare Workers (`wrangler deploy`): the same Hono app as on Node, over a store
+// that keeps each Green API instance's events in that instance's Durable Object (app-store.ts,
+// instance-store.ts). The answer to Green API waits only for that object's write.
+import { createRelay } from '../../app.ts';
+import { ConfigError, type RelayConfig } from '../../config.ts';
+import { errorResponse } from '../../http.ts';
+import { createDurableObjectStore } from './app-store.ts';
+import { configOf, loggerFor, type Env } from './config.ts';
+
+export { InstanceStore } from './instance-store.ts';
+
+/** The app, built once per isolate and config. */
+let relay: { config: RelayConfig; app: ReturnType<typeof createRelay>['app'] } | undefined;
+
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    let config: RelayConfig;
+    try {
+      config = configOf(env);
+    } catch (err) {
+      // The same message as a refused start on Node, in the Worker's log and in the answer.
+      console.error(err instanceof Error ? err.message : String(err));
+      return errorResponse('internal', err instanceof ConfigError ? err.message : 'the relay configuration could not be read');
+    }
+    if (relay?.config !== config) {
+      const configured = Object.keys(config.instances).filter((id) => id !== '*');
+      // The Worker keeps no file to generate an admin token into: the configured one, or the
+      // RELAY_ADMIN_TOKEN secret, or the admin surface stays closed.
+      const adminToken = config.admin.token ?? (env.RELAY_ADMIN_TOKEN || undefined);
+      relay = {
+        config,
+        app: createRelay({
+          config: { ...config, admin: { token: adminToken } },
+          store: createDurableObjectStore(env.INSTANCES, configured),
+          logger: loggerFor(config),
+          // Cloudflare's edge sets it to the address that connected to it.
+          peerAddress: (c) => c.req.header('cf-connecting-ip'),
+          adminClosedReason: 'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN` (or set admin.token in RELAY_CONFIG)',
+        }).app,
+      };
+    }
+    return relay.app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
