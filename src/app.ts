@@ -71,10 +71,22 @@ export function createRelay(ports: RelayPorts): Relay {
     },
   });
   const receive = createReceiver({ config, ingest, logger, metrics, now, sha256 });
-  const admin = createAdminAuth(config.admin.token, sha256, ports.adminClosedReason ?? 'no admin token is configured (admin.token)');
+  const admin = createAdminAuth(
+    config.admin.token,
+    sha256,
+    ports.adminClosedReason ?? 'no admin token is configured (admin.token)',
+  );
   const trustedProxies = networks(config.receive.trustedProxies);
   const caller = (c: Context) => callerAddress(ports.peerAddress?.(c), c.req.raw.headers, trustedProxies);
-  const operations = createOperations({ config, store, ingest, matchTargets: createTargetMatcher(config.targets), logger, now, onDue: ports.onDue });
+  const operations = createOperations({
+    config,
+    store,
+    ingest,
+    matchTargets: createTargetMatcher(config.targets),
+    logger,
+    now,
+    onDue: ports.onDue,
+  });
   const targetStats = () => store.targetStats(now() - STATS_WINDOW_MS);
   const app = new Hono();
 

@@ -18,7 +18,10 @@ export type TokenChecker = (token: string) => Promise<PresentedToken>;
 /** The token in an Authorization header sent as `Bearer <t>`, `Basic <t>` or bare `<t>`. */
 export function tokenFromHeader(header: string | null | undefined): string | null {
   if (!header) return null;
-  const token = header.trim().replace(/^(bearer|basic)\s+/i, '').trim();
+  const token = header
+    .trim()
+    .replace(/^(bearer|basic)\s+/i, '')
+    .trim();
   return token === '' ? null : token;
 }
 
@@ -30,9 +33,11 @@ export function createTokenChecker(instances: Record<string, { token?: string }>
   // Hashed on first use, so that creating the checker need not be async.
   let digests: Promise<Map<string, Uint8Array | null>> | undefined;
   const configured = () =>
-    (digests ??= Promise.all(Object.entries(instances).map(async ([id, { token }]) => [id, token === undefined ? null : await sha256(token)] as const)).then(
-      (entries) => new Map(entries),
-    ));
+    (digests ??= Promise.all(
+      Object.entries(instances).map(
+        async ([id, { token }]) => [id, token === undefined ? null : await sha256(token)] as const,
+      ),
+    ).then((entries) => new Map(entries)));
 
   return async (token) => {
     const [known, presented] = await Promise.all([configured(), sha256(token)]);

@@ -32,7 +32,10 @@ const instanceId = z.string().regex(/^(\d{1,20}|\*)$/, 'must be a Green API idIn
 
 const secret = z
   .string()
-  .regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, 'must be "whsec_" followed by at least 16 bytes in base64 (for example: echo "whsec_$(openssl rand -base64 32)")');
+  .regex(
+    /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/,
+    'must be "whsec_" followed by at least 16 bytes in base64 (for example: echo "whsec_$(openssl rand -base64 32)")',
+  );
 
 const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks or NUL');
 
@@ -48,51 +51,101 @@ const headers = z.record(z.string(), headerValue).superRefine((record, ctx) => {
 
 const typePattern = z
   .string()
-  .regex(/^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/, 'must be an event type such as "com.green-api.message.received" or a prefix wildcard such as "com.green-api.message.*"');
+  .regex(
+    /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/,
+    'must be an event type such as "com.green-api.message.received" or a prefix wildcard such as "com.green-api.message.*"',
+  );
 
-const network = z.string().refine((value) => parseNetwork(value) !== null, 'must be an IP address or a CIDR network such as "203.0.113.0/24" or "2001:db8::/32"');
+const network = z
+  .string()
+  .refine(
+    (value) => parseNetwork(value) !== null,
+    'must be an IP address or a CIDR network such as "203.0.113.0/24" or "2001:db8::/32"',
+  );
 
 const ReceiveSchema = z.strictObject({
   allowFrom: z
     .array(z.union([z.literal('green-api'), network]))
     .min(1, 'must list at least one sender (or leave allowFrom out to accept any)')
     .optional()
-    .describe('Only these senders may POST /webhook: "green-api" (Green API\'s published addresses) and CIDR networks. Absent: any sender with the token.'),
+    .describe(
+      'Only these senders may POST /webhook: "green-api" (Green API\'s published addresses) and CIDR networks. Absent: any sender with the token.',
+    ),
   trustedProxies: z
     .array(network)
     .default([])
-    .describe('Proxies in front of the relay whose X-Forwarded-For (or Forwarded) names the caller; the rightmost hop that is not one of them is the caller.'),
+    .describe(
+      'Proxies in front of the relay whose X-Forwarded-For (or Forwarded) names the caller; the rightmost hop that is not one of them is the caller.',
+    ),
 });
 
 const PullSchema = z.strictObject({
   apiUrl: httpUrl.describe("The instance's apiUrl, e.g. https://1101.api.green-api.com"),
   apiToken: z.string().min(1, 'must not be empty').describe("The instance's apiTokenInstance."),
-  receiveTimeout: z.number().int().min(5).max(60).default(20).describe('Seconds a receiveNotification long poll may wait (5-60).'),
+  receiveTimeout: z
+    .number()
+    .int()
+    .min(5)
+    .max(60)
+    .default(20)
+    .describe('Seconds a receiveNotification long poll may wait (5-60).'),
 });
 
 const InstanceSchema = z
   .strictObject({
-    token: z.string().min(1, 'must not be empty').optional().describe("The instance's webhookUrlToken (pushed instances)."),
-    pull: PullSchema.optional().describe('Take notifications with receiveNotification/deleteNotification instead of POST /webhook.'),
+    token: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe("The instance's webhookUrlToken (pushed instances)."),
+    pull: PullSchema.optional().describe(
+      'Take notifications with receiveNotification/deleteNotification instead of POST /webhook.',
+    ),
   })
   .superRefine((instance, ctx) => {
-    if (instance.pull && instance.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'a pulled instance takes no token: its notifications never come through POST /webhook' });
-    if (!instance.pull && instance.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required (or "pull" for an instance without a public URL)' });
+    if (instance.pull && instance.token !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'a pulled instance takes no token: its notifications never come through POST /webhook',
+      });
+    if (!instance.pull && instance.token === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'is required (or "pull" for an instance without a public URL)',
+      });
   });
 
 const TargetSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."').describe('Unique name, used in logs, metrics and the admin API.'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."')
+    .describe('Unique name, used in logs, metrics and the admin API.'),
   url: httpUrl.describe('Where events are POSTed.'),
-  format: z.enum(TARGET_FORMATS).default('cloudevents').describe('cloudevents (structured), cloudevents-binary (data + ce-* headers) or raw (the bytes Green API sent).'),
+  format: z
+    .enum(TARGET_FORMATS)
+    .default('cloudevents')
+    .describe('cloudevents (structured), cloudevents-binary (data + ce-* headers) or raw (the bytes Green API sent).'),
   types: z.array(typePattern).optional().describe('Event types to deliver; exact or "prefix.*". Absent: all.'),
-  instances: z.array(z.string().regex(/^\d{1,20}$/, 'must be a Green API idInstance (digits)')).optional().describe('idInstance values to deliver. Absent: all.'),
+  instances: z
+    .array(z.string().regex(/^\d{1,20}$/, 'must be a Green API idInstance (digits)'))
+    .optional()
+    .describe('idInstance values to deliver. Absent: all.'),
   chats: z.array(z.string().min(1)).optional().describe('Chat ids (the event subject) to deliver. Absent: all.'),
   headers: headers.default({}).describe('Extra request headers, e.g. Authorization for the target.'),
   secret: secret.optional().describe('Standard Webhooks signing secret (whsec_...).'),
   timeoutMs: z.number().int().min(100).max(180_000).default(10_000).describe('Per-attempt timeout.'),
-  retry: z.array(duration).max(50).default(DEFAULT_RETRY).describe('Delays between attempts; its length is the number of retries.'),
+  retry: z
+    .array(duration)
+    .max(50)
+    .default(DEFAULT_RETRY)
+    .describe('Delays between attempts; its length is the number of retries.'),
   concurrency: z.number().int().min(1).max(256).default(10).describe('Deliveries in flight to this target at once.'),
-  ordering: z.enum(['none', 'per-chat']).default('none').describe('per-chat: the events of one chat reach this target one at a time, in the order Green API sent them.'),
+  ordering: z
+    .enum(['none', 'per-chat'])
+    .default('none')
+    .describe('per-chat: the events of one chat reach this target one at a time, in the order Green API sent them.'),
 });
 
 export const ConfigSchema = z
@@ -100,22 +153,59 @@ export const ConfigSchema = z
     $schema: z.string().optional(),
     instances: z
       .record(instanceId, InstanceSchema)
-      .describe('Green API instances, by idInstance: pushed ones with their webhookUrlToken, pulled ones with their API credentials. "*" admits every instance without an entry of its own.'),
+      .describe(
+        'Green API instances, by idInstance: pushed ones with their webhookUrlToken, pulled ones with their API credentials. "*" admits every instance without an entry of its own.',
+      ),
     targets: z.array(TargetSchema).default([]),
     admin: z
-      .strictObject({ token: z.string().min(1).optional().describe('Bearer token of the admin API, /metrics and the inspector. Absent: generated at the first start and kept in RELAY_DATA_DIR/admin-token (Workers: RELAY_ADMIN_TOKEN, or the admin surface stays closed).') })
+      .strictObject({
+        token: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Bearer token of the admin API, /metrics and the inspector. Absent: generated at the first start and kept in RELAY_DATA_DIR/admin-token (Workers: RELAY_ADMIN_TOKEN, or the admin surface stays closed).',
+          ),
+      })
       .default({}),
-    receive: ReceiveSchema.default({ trustedProxies: [] }).describe('Who may POST /webhook, and which proxies to believe about the caller.'),
-    logs: z.strictObject({ redact: z.boolean().default(false).describe('Mask phone numbers and message text in log lines.') }).default({ redact: false }),
-    limits: z.strictObject({ maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1_048_576) }).default({ maxBodyBytes: 1_048_576 }),
+    receive: ReceiveSchema.default({ trustedProxies: [] }).describe(
+      'Who may POST /webhook, and which proxies to believe about the caller.',
+    ),
+    logs: z
+      .strictObject({
+        redact: z.boolean().default(false).describe('Mask phone numbers and message text in log lines.'),
+      })
+      .default({ redact: false }),
+    limits: z
+      .strictObject({
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(1_048_576),
+      })
+      .default({ maxBodyBytes: 1_048_576 }),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
-    retention: duration.default('7d').describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
+    retention: duration
+      .default('7d')
+      .describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
   })
   .superRefine((config, ctx) => {
-    if (config.instances['*']?.pull) ctx.addIssue({ code: 'custom', path: ['instances', '*', 'pull'], message: 'only a named instance can be pulled' });
+    if (config.instances['*']?.pull)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['instances', '*', 'pull'],
+        message: 'only a named instance can be pulled',
+      });
     const seen = new Set<string>();
     config.targets.forEach((target, i) => {
-      if (seen.has(target.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `"${target.name}" is used by another target` });
+      if (seen.has(target.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'name'],
+          message: `"${target.name}" is used by another target`,
+        });
       seen.add(target.name);
     });
   });
@@ -200,7 +290,10 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
   const dedupWindowMs = parseDuration(config.dedupWindow)!;
   return {
     instances: config.instances,
-    targets: config.targets.map(({ retry, ...target }) => ({ ...target, retryMs: retry.map((d) => parseDuration(d)!) })),
+    targets: config.targets.map(({ retry, ...target }) => ({
+      ...target,
+      retryMs: retry.map((d) => parseDuration(d)!),
+    })),
     admin: config.admin,
     receive: config.receive,
     logs: config.logs,
@@ -237,7 +330,9 @@ function interpolate(value: unknown, env: Env, path: PropertyKey[], missing: Map
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], missing));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, env, [...path, key], missing)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, [...path, key], missing)]),
+    );
   }
   return value;
 }

@@ -57,7 +57,12 @@ export function typeMatcher(pattern: string): (type: string) => boolean {
  * Builds the event for a notification that passed the NotificationHeader check. Pure but for the id's
  * SHA-256, which may be asynchronous.
  */
-export async function buildEvent(raw: Record<string, unknown>, header: NotificationHeader, receivedAt: Date, sha256: Sha256 = webCryptoSha256): Promise<RelayEvent> {
+export async function buildEvent(
+  raw: Record<string, unknown>,
+  header: NotificationHeader,
+  receivedAt: Date,
+  sha256: Sha256 = webCryptoSha256,
+): Promise<RelayEvent> {
   const data = normalize(raw, header, receivedAt);
   const attributes: EventAttributes = {
     specversion: '1.0',

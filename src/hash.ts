@@ -6,4 +6,5 @@ export type Sha256 = (text: string) => Uint8Array | Promise<Uint8Array>;
 
 const encoder = new TextEncoder();
 
-export const webCryptoSha256: Sha256 = async (text) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+export const webCryptoSha256: Sha256 = async (text) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));

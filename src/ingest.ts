@@ -73,12 +73,24 @@ export function parseNotification(body: Uint8Array): ParsedNotification {
     return { ok: false, reason: 'body is not a JSON object', instance: null };
   }
   const result = NotificationHeader.safeParse(raw);
-  if (result.success) return { ok: true, raw: raw as Record<string, unknown>, header: result.data, instance: String(result.data.instanceData.idInstance) };
+  if (result.success)
+    return {
+      ok: true,
+      raw: raw as Record<string, unknown>,
+      header: result.data,
+      instance: String(result.data.instanceData.idInstance),
+    };
 
   const issue = result.error.issues[0]!;
   const idInstance = (raw as { instanceData?: { idInstance?: unknown } }).instanceData?.idInstance;
-  const named = (typeof idInstance === 'number' && Number.isInteger(idInstance) && idInstance >= 0) || (typeof idInstance === 'string' && /^\d{1,20}$/.test(idInstance));
-  return { ok: false, reason: `${formatPath(issue.path)} is missing or invalid: ${issue.message}`, instance: named ? String(idInstance) : null };
+  const named =
+    (typeof idInstance === 'number' && Number.isInteger(idInstance) && idInstance >= 0) ||
+    (typeof idInstance === 'string' && /^\d{1,20}$/.test(idInstance));
+  return {
+    ok: false,
+    reason: `${formatPath(issue.path)} is missing or invalid: ${issue.message}`,
+    instance: named ? String(idInstance) : null,
+  };
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
@@ -88,8 +100,20 @@ export function createIngest(deps: IngestDeps): Ingest {
   /** Keeps a body that is not a notification: visible, releasable, never delivered on its own (contract §1). */
   async function quarantine(input: IngestInput, reason: string, instance: string | null): Promise<IngestResult> {
     if (input.invalid === 'refuse') return { status: 'refused', reason };
-    const id = await store.quarantine({ receivedAt: input.receivedAt, reason, instance, contentType: input.contentType, body: input.body });
-    logger.warn('notification.quarantined', { quarantineId: id, reason, instance, bytes: input.body.byteLength, via: input.via });
+    const id = await store.quarantine({
+      receivedAt: input.receivedAt,
+      reason,
+      instance,
+      contentType: input.contentType,
+      body: input.body,
+    });
+    logger.warn('notification.quarantined', {
+      quarantineId: id,
+      reason,
+      instance,
+      bytes: input.body.byteLength,
+      via: input.via,
+    });
     metrics?.quarantined();
     return { status: 'quarantined', id, reason };
   }
@@ -108,7 +132,12 @@ export function createIngest(deps: IngestDeps): Ingest {
       return quarantine(input, `the notification could not be normalized: ${describeError(err)}`, parsed.instance);
     }
     const targets = matchTargets(event);
-    const line = preview({ kind: event.data.message?.kind ?? null, text: event.data.message?.text ?? null, status: event.data.status?.value ?? null, state: event.data.state });
+    const line = preview({
+      kind: event.data.message?.kind ?? null,
+      text: event.data.message?.text ?? null,
+      status: event.data.status?.value ?? null,
+      state: event.data.state,
+    });
     const status = await store.ingest({
       id: event.id,
       instance: event.greenapiinstance,

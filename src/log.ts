@@ -27,7 +27,19 @@ export function describeError(err: unknown): string {
 }
 
 /** Fields that identify log lines and never hold personal data. */
-const SAFE_FIELDS = new Set(['time', 'level', 'event', 'eventId', 'quarantineId', 'target', 'type', 'webhook', 'instance', 'nextAt', 'outcome']);
+const SAFE_FIELDS = new Set([
+  'time',
+  'level',
+  'event',
+  'eventId',
+  'quarantineId',
+  'target',
+  'type',
+  'webhook',
+  'instance',
+  'nextAt',
+  'outcome',
+]);
 
 /**
  * A Logger that masks phone numbers (any run of 7 or more digits keeps its first 3 and last 2)
@@ -52,5 +64,8 @@ export function createRedactingLogger(logger: Logger): Logger {
 }
 
 export function maskDigits(text: string): string {
-  return text.replace(/\d{7,}/g, (digits) => `${digits.slice(0, 3)}${'*'.repeat(digits.length - 5)}${digits.slice(-2)}`);
+  return text.replace(
+    /\d{7,}/g,
+    (digits) => `${digits.slice(0, 3)}${'*'.repeat(digits.length - 5)}${digits.slice(-2)}`,
+  );
 }

@@ -50,7 +50,9 @@ class Histogram {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const { labels, counts, sum, count } of this.series.values()) {
-      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${counts[i]}`));
+      this.buckets.forEach((bound, i) =>
+        lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${counts[i]}`),
+      );
       lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${count}`);
       lines.push(`${this.name}_sum${formatLabels(labels)} ${sum}`);
       lines.push(`${this.name}_count${formatLabels(labels)} ${count}`);
@@ -73,7 +75,11 @@ export function storeGauges(targets: TargetStats[]): string[] {
     ...targets.map((t) => `${name}${formatLabels({ target: t.target })} ${pick(t)}`),
   ];
   return [
-    ...gauge('green_relay_deliveries_pending', 'Deliveries waiting for a first attempt or a retry (the backlog), by target.', (t) => t.pending),
+    ...gauge(
+      'green_relay_deliveries_pending',
+      'Deliveries waiting for a first attempt or a retry (the backlog), by target.',
+      (t) => t.pending,
+    ),
     ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),
   ];
 }
@@ -81,15 +87,39 @@ export function storeGauges(targets: TargetStats[]): string[] {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics() {
-  const received = new Counter('green_relay_notifications_received_total', 'Notifications accepted as new events, by type and instance.');
-  const duplicates = new Counter('green_relay_notifications_duplicate_total', 'Notifications answered as duplicates, by instance.');
+  const received = new Counter(
+    'green_relay_notifications_received_total',
+    'Notifications accepted as new events, by type and instance.',
+  );
+  const duplicates = new Counter(
+    'green_relay_notifications_duplicate_total',
+    'Notifications answered as duplicates, by instance.',
+  );
   const quarantined = new Counter('green_relay_notifications_quarantined_total', 'Bodies kept in quarantine.');
-  const rejected = new Counter('green_relay_requests_rejected_total', 'Requests to /webhook refused, by reason (forbidden, unauthorized, too_large, unavailable).');
-  const pulled = new Counter('green_relay_notifications_pulled_total', 'Notifications taken with receiveNotification (pull mode), by instance.');
-  const pollErrors = new Counter('green_relay_pull_errors_total', 'Failed receiveNotification or deleteNotification calls, by instance.');
-  const attempts = new Counter('green_relay_delivery_attempts_total', 'Delivery attempts, by target and outcome (delivered, retry, dead).');
-  const answerLatency = new Histogram('green_relay_answer_duration_seconds', 'Time from a notification arriving to its answer.');
-  const deliveryLatency = new Histogram('green_relay_delivery_duration_seconds', 'Duration of delivery attempts, by target.');
+  const rejected = new Counter(
+    'green_relay_requests_rejected_total',
+    'Requests to /webhook refused, by reason (forbidden, unauthorized, too_large, unavailable).',
+  );
+  const pulled = new Counter(
+    'green_relay_notifications_pulled_total',
+    'Notifications taken with receiveNotification (pull mode), by instance.',
+  );
+  const pollErrors = new Counter(
+    'green_relay_pull_errors_total',
+    'Failed receiveNotification or deleteNotification calls, by instance.',
+  );
+  const attempts = new Counter(
+    'green_relay_delivery_attempts_total',
+    'Delivery attempts, by target and outcome (delivered, retry, dead).',
+  );
+  const answerLatency = new Histogram(
+    'green_relay_answer_duration_seconds',
+    'Time from a notification arriving to its answer.',
+  );
+  const deliveryLatency = new Histogram(
+    'green_relay_delivery_duration_seconds',
+    'Duration of delivery attempts, by target.',
+  );
 
   return {
     received: (type: string, instance: string) => received.inc({ type, instance }),

@@ -46,8 +46,16 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const { config, store } = ports;
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
-  const dispatch: DispatcherFactory = ports.dispatcher ?? ((options) => createDispatchLoop({ ...options, post: ports.post ?? fetchPost() }));
-  const dispatcher = dispatch({ store, targets: config.targets, logger, metrics, now: Date.now, userAgent: USER_AGENT });
+  const dispatch: DispatcherFactory =
+    ports.dispatcher ?? ((options) => createDispatchLoop({ ...options, post: ports.post ?? fetchPost() }));
+  const dispatcher = dispatch({
+    store,
+    targets: config.targets,
+    logger,
+    metrics,
+    now: Date.now,
+    userAgent: USER_AGENT,
+  });
   const { app, ingest } = createRelay({
     config,
     store,

@@ -32,7 +32,9 @@ function createSenderCheck(allowFrom: readonly string[] | undefined): (caller: s
 }
 
 /** POST /webhook; `caller` is the address the request comes from (app.ts reads it behind trusted proxies). */
-export function createReceiver(deps: ReceiverDeps): (request: Request, caller: string | undefined) => Promise<Response> {
+export function createReceiver(
+  deps: ReceiverDeps,
+): (request: Request, caller: string | undefined) => Promise<Response> {
   const { config, logger, now, metrics } = deps;
   const checkToken = createTokenChecker(config.instances, deps.sha256);
   const maxBodyBytes = config.limits.maxBodyBytes;
@@ -68,20 +70,32 @@ export function createReceiver(deps: ReceiverDeps): (request: Request, caller: s
     // A body that names an instance must carry that instance's token, even on its way to quarantine.
     const parsed = parseNotification(body);
     if (parsed.instance !== null && !presented.isFor(parsed.instance)) {
-      return unauthorized(parsed.ok ? 'token of another instance or instance not configured' : 'token of another instance', parsed.instance);
+      return unauthorized(
+        parsed.ok ? 'token of another instance or instance not configured' : 'token of another instance',
+        parsed.instance,
+      );
     }
 
     try {
-      const result = await deps.ingest({ body, parsed, receivedAt, contentType: request.headers.get('content-type'), via: 'webhook' });
+      const result = await deps.ingest({
+        body,
+        parsed,
+        receivedAt,
+        contentType: request.headers.get('content-type'),
+        via: 'webhook',
+      });
       metrics?.answered(now() - receivedAt);
       // 200 for quarantine too: Green API would otherwise resend it every minute and hold back the rest (contract §1).
-      if (result.status === 'quarantined') return Response.json({ status: 'quarantined', reason: result.reason, id: result.id });
+      if (result.status === 'quarantined')
+        return Response.json({ status: 'quarantined', reason: result.reason, id: result.id });
       if (result.status === 'refused') throw new Error('POST /webhook never refuses a body');
       return Response.json({ status: result.status, id: result.event.id });
     } catch (err) {
       logger.error('store.unavailable', { error: describeError(err) });
       metrics?.rejected('unavailable');
-      return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', { 'retry-after': '60' });
+      return errorResponse('unavailable', 'the relay cannot store notifications right now; retry later', {
+        'retry-after': '60',
+      });
     }
   };
 }

@@ -19,12 +19,16 @@ describe('the sender allow-list', () => {
     const r = await relay({ allowFrom: ['green-api', '203.0.113.0/24'] });
     const response = await r.post(text);
     expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ error: { code: 'forbidden', message: 'this sender may not post notifications here (receive.allowFrom)' } });
+    expect(await response.json()).toEqual({
+      error: { code: 'forbidden', message: 'this sender may not post notifications here (receive.allowFrom)' },
+    });
     expect(stored(r)).toBe(0);
     const line = r.logs.map((l) => JSON.parse(l)).find((l) => l.event === 'notification.forbidden');
     expect(line).toMatchObject({ caller: '127.0.0.1' });
     expect(r.logs.join('\n')).not.toContain('test-token');
-    const metrics = await (await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${r.admin.token}` } })).text();
+    const metrics = await (
+      await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${r.admin.token}` } })
+    ).text();
     expect(metrics).toContain('green_relay_requests_rejected_total{reason="forbidden"} 1');
   });
 

@@ -7,9 +7,13 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 
 it('runs the quick bench end to end, with every delivery arriving', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--only=e2e,memory'], {
-    timeout: 200_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--only=e2e,memory'],
+    {
+      timeout: 200_000,
+    },
+  );
   const rows = stdout.split('\n').filter((line) => /^(end to end|memory)/.test(line));
   expect(rows.filter((line) => line.startsWith('end to end:') && /deliveries\/s/.test(line))).toHaveLength(5);
   expect(rows.some((line) => line.startsWith('memory: RSS after the backlog drained'))).toBe(true);

@@ -57,32 +57,81 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    ['a bad URL', { ...base, targets: [target, { ...target, name: 'b', url: 'crm.example.com' }] }, /^targets\[1\]\.url: must be an absolute http/],
+    [
+      'a bad URL',
+      { ...base, targets: [target, { ...target, name: 'b', url: 'crm.example.com' }] },
+      /^targets\[1\]\.url: must be an absolute http/,
+    ],
     ['a non-http URL', { ...base, targets: [{ ...target, url: 'ftp://x' }] }, /^targets\[0\]\.url: /],
     ['an unknown format', { ...base, targets: [{ ...target, format: 'xml' }] }, /^targets\[0\]\.format: .*cloudevents/],
-    ['a bad retry duration', { ...base, targets: [{ ...target, retry: ['5s', 'soon'] }] }, /^targets\[0\]\.retry\[1\]: must be a duration/],
-    ['a bad secret', { ...base, targets: [{ ...target, secret: 'hunter2' }] }, /^targets\[0\]\.secret: must be "whsec_"/],
-    ['a reserved header', { ...base, targets: [{ ...target, headers: { 'Webhook-Id': 'x' } }] }, /^targets\[0\]\.headers\.Webhook-Id: is set by the relay/],
-    ['a header value with a line break', { ...base, targets: [{ ...target, headers: { 'X-A': 'a\r\nX-B: b' } }] }, /^targets\[0\]\.headers\.X-A: must not contain line breaks/],
-    ['two targets with one name', { ...base, targets: [target, target] }, /^targets\[1\]\.name: "crm" is used by another target/],
-    ['a bad type filter', { ...base, targets: [{ ...target, types: ['com.green-api.*.received'] }] }, /^targets\[0\]\.types\[0\]: /],
+    [
+      'a bad retry duration',
+      { ...base, targets: [{ ...target, retry: ['5s', 'soon'] }] },
+      /^targets\[0\]\.retry\[1\]: must be a duration/,
+    ],
+    [
+      'a bad secret',
+      { ...base, targets: [{ ...target, secret: 'hunter2' }] },
+      /^targets\[0\]\.secret: must be "whsec_"/,
+    ],
+    [
+      'a reserved header',
+      { ...base, targets: [{ ...target, headers: { 'Webhook-Id': 'x' } }] },
+      /^targets\[0\]\.headers\.Webhook-Id: is set by the relay/,
+    ],
+    [
+      'a header value with a line break',
+      { ...base, targets: [{ ...target, headers: { 'X-A': 'a\r\nX-B: b' } }] },
+      /^targets\[0\]\.headers\.X-A: must not contain line breaks/,
+    ],
+    [
+      'two targets with one name',
+      { ...base, targets: [target, target] },
+      /^targets\[1\]\.name: "crm" is used by another target/,
+    ],
+    [
+      'a bad type filter',
+      { ...base, targets: [{ ...target, types: ['com.green-api.*.received'] }] },
+      /^targets\[0\]\.types\[0\]: /,
+    ],
     ['an instance key that is no id', { instances: { abc: { token: 't' } } }, /^instances\.abc: .*idInstance/],
     ['an empty token', { instances: { '*': { token: '' } } }, /^instances\.\*\.token: must not be empty/],
     ['no instances', {}, /^instances: /],
-    ['an instance with neither token nor pull', { instances: { '1': {} } }, /^instances\.1\.token: is required \(or "pull"/],
-    ['a pulled instance with a token', { instances: { '1': { token: 't', pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } }, /^instances\.1\.token: a pulled instance takes no token/],
-    ['a pulled "*"', { instances: { '*': { pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } }, /^instances\.\*\.pull: only a named instance/],
+    [
+      'an instance with neither token nor pull',
+      { instances: { '1': {} } },
+      /^instances\.1\.token: is required \(or "pull"/,
+    ],
+    [
+      'a pulled instance with a token',
+      { instances: { '1': { token: 't', pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } },
+      /^instances\.1\.token: a pulled instance takes no token/,
+    ],
+    [
+      'a pulled "*"',
+      { instances: { '*': { pull: { apiUrl: 'https://1101.api.green-api.com', apiToken: 'a' } } } },
+      /^instances\.\*\.pull: only a named instance/,
+    ],
     ['a pull without apiUrl', { instances: { '1': { pull: { apiToken: 'a' } } } }, /^instances\.1\.pull\.apiUrl: /],
-    ['a receiveTimeout out of range', { instances: { '1': { pull: { apiUrl: 'https://x.example.com', apiToken: 'a', receiveTimeout: 90 } } } }, /^instances\.1\.pull\.receiveTimeout: /],
+    [
+      'a receiveTimeout out of range',
+      { instances: { '1': { pull: { apiUrl: 'https://x.example.com', apiToken: 'a', receiveTimeout: 90 } } } },
+      /^instances\.1\.pull\.receiveTimeout: /,
+    ],
     ['an unknown key', { ...base, tragets: [] }, /^\(root\): .*tragets/],
     ['a bad dedup window', { ...base, dedupWindow: '2 days' }, /^dedupWindow: must be a duration/],
   ])('rejects %s, naming the path', (_, config, expected) => {
     const found = issues(config);
-    expect(found.some((line) => expected.test(line)), found.join('\n')).toBe(true);
+    expect(
+      found.some((line) => expected.test(line)),
+      found.join('\n'),
+    ).toBe(true);
   });
 
   it('says where a file is not JSON', () => {
-    expect(() => parseConfig('{ "instances": ', {}, 'relay.config.json')).toThrow(/relay\.config\.json[\s\S]*not valid JSON/);
+    expect(() => parseConfig('{ "instances": ', {}, 'relay.config.json')).toThrow(
+      /relay\.config\.json[\s\S]*not valid JSON/,
+    );
   });
 });
 
@@ -96,9 +145,13 @@ describe('relay.config.schema.json', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const example = /```json\n(\{\n  "\$schema"[\s\S]*?)```/.exec(readme)?.[1];
     expect(example, 'README has a config example starting with "$schema"').toBeDefined();
-    const env = Object.fromEntries([...example!.matchAll(/\$\{(\w+)\}/g)].map(([, name]) => [name, `value-of-${name}`]));
+    const env = Object.fromEntries(
+      [...example!.matchAll(/\$\{(\w+)\}/g)].map(([, name]) => [name, `value-of-${name}`]),
+    );
     // Secrets must look like secrets; everything else may be any string.
-    expect(() => parseConfig(example!, { ...env, CRM_SIGNING_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })).not.toThrow();
+    expect(() =>
+      parseConfig(example!, { ...env, CRM_SIGNING_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+    ).not.toThrow();
   });
 });
 
@@ -106,7 +159,13 @@ describe('start-up', () => {
   it('stops with exit code 78 and an actionable message when the config is bad', () => {
     const dir = tempDir();
     const file = join(dir, 'relay.config.json');
-    writeFileSync(file, JSON.stringify({ instances: { '*': { token: '${GREEN_API_TOKEN}' } }, targets: [{ name: 'x', url: 'nope', format: 'xml' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        instances: { '*': { token: '${GREEN_API_TOKEN}' } },
+        targets: [{ name: 'x', url: 'nope', format: 'xml' }],
+      }),
+    );
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/runtimes/node/index.ts'], {
       env: { PATH: process.env.PATH, RELAY_CONFIG: file, RELAY_DATA_DIR: dir, PORT: '0' },
       encoding: 'utf8',

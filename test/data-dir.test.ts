@@ -8,7 +8,11 @@ import { TOKEN } from './helpers/webhook.ts';
 
 const config = { instances: { '*': { token: TOKEN } } };
 const post = (url: string) =>
-  fetch(`${url}/webhook`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: new Uint8Array(fixture('incomingMessageReceived.textMessage.json').bytes) });
+  fetch(`${url}/webhook`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: new Uint8Array(fixture('incomingMessageReceived.textMessage.json').bytes),
+  });
 
 describe('the data folder', () => {
   it('is held by one relay: a second one on it refuses to start, naming the folder, and the first keeps working', async () => {

@@ -22,8 +22,12 @@ async function relay(config: Partial<ConfigInput>): Promise<TestRelay> {
 }
 
 type Attempt = { target: string; attempt: number; status_code: number | null; error: string | null; outcome: string };
-const attempts = (r: TestRelay) => r.query<Attempt>('SELECT target, attempt, status_code, error, outcome FROM attempts ORDER BY id');
-const deliveries = (r: TestRelay) => r.query<{ target: string; status: string; attempts: number }>('SELECT target, status, attempts FROM deliveries ORDER BY id');
+const attempts = (r: TestRelay) =>
+  r.query<Attempt>('SELECT target, attempt, status_code, error, outcome FROM attempts ORDER BY id');
+const deliveries = (r: TestRelay) =>
+  r.query<{ target: string; status: string; attempts: number }>(
+    'SELECT target, status, attempts FROM deliveries ORDER BY id',
+  );
 
 /** A notification that is its own event: a text message with its own idMessage. */
 const message = (idMessage: string, chatId = '79001234568@c.us', idInstance = 1234) => ({
@@ -37,7 +41,12 @@ describe('requests', () => {
   it('signs every format with Standard Webhooks over the exact bytes sent', async () => {
     const s = await sink();
     const r = await relay({
-      targets: (['cloudevents', 'cloudevents-binary', 'raw'] as const).map((format) => ({ name: format, url: `${s.url}/${format}`, format, secret: SECRET })),
+      targets: (['cloudevents', 'cloudevents-binary', 'raw'] as const).map((format) => ({
+        name: format,
+        url: `${s.url}/${format}`,
+        format,
+        secret: SECRET,
+      })),
     });
     const { id } = (await (await r.post(text.bytes)).json()) as { id: string };
     const received = await s.waitFor(3);
@@ -55,10 +64,16 @@ describe('requests', () => {
 
   it('adds the configured headers, and sends no signature without a secret', async () => {
     const s = await sink();
-    const r = await relay({ targets: [{ name: 'crm', url: s.url, headers: { Authorization: 'Bearer crm-token', 'X-Team': 'sales' } }] });
+    const r = await relay({
+      targets: [{ name: 'crm', url: s.url, headers: { Authorization: 'Bearer crm-token', 'X-Team': 'sales' } }],
+    });
     await r.post(text.bytes);
     const [request] = await s.waitFor(1);
-    expect(request!.headers).toMatchObject({ authorization: 'Bearer crm-token', 'x-team': 'sales', 'user-agent': 'green-relay/0.1.0' });
+    expect(request!.headers).toMatchObject({
+      authorization: 'Bearer crm-token',
+      'x-team': 'sales',
+      'user-agent': 'green-relay/0.1.0',
+    });
     expect(request!.headers['webhook-signature']).toBeUndefined();
     expect(request!.headers['webhook-timestamp']).toBeUndefined();
   });
@@ -167,7 +182,11 @@ describe('filters', () => {
       targets: [
         { name: 'all', url: `${s.url}/all` },
         { name: 'messages', url: `${s.url}/messages`, types: ['com.green-api.message.*'] },
-        { name: 'statuses', url: `${s.url}/statuses`, types: ['com.green-api.message.status', 'com.green-api.instance.state'] },
+        {
+          name: 'statuses',
+          url: `${s.url}/statuses`,
+          types: ['com.green-api.message.status', 'com.green-api.instance.state'],
+        },
         { name: 'instance', url: `${s.url}/instance`, instances: ['1101000002'] },
         { name: 'chat', url: `${s.url}/chat`, chats: ['79990000001@c.us'] },
       ],
@@ -179,9 +198,17 @@ describe('filters', () => {
       fixture('stateInstanceChanged.notAuthorized.json').bytes, // all, statuses
     ]; // 11 deliveries in all
     for (const body of sent) expect((await r.post(body)).status).toBe(200);
-    await expect.poll(() => r.query<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'")[0]!.n).toBe(11);
+    await expect
+      .poll(() => r.query<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'delivered'")[0]!.n)
+      .toBe(11);
     const by = (target: string) => s.requests.filter((q) => q.path.endsWith(`/${target}`)).length;
-    expect({ all: by('all'), messages: by('messages'), statuses: by('statuses'), instance: by('instance'), chat: by('chat') }).toEqual({
+    expect({
+      all: by('all'),
+      messages: by('messages'),
+      statuses: by('statuses'),
+      instance: by('instance'),
+      chat: by('chat'),
+    }).toEqual({
       all: 4,
       messages: 3,
       statuses: 2,

@@ -6,7 +6,6 @@ import { fixture, loadFixtures } from './helpers/fixtures.ts';
 import { startRelay, type TestRelay } from './helpers/relay.ts';
 import { startSink, type Sink } from './helpers/sink.ts';
 
-
 async function relayWithSink(): Promise<{ relay: TestRelay; sink: Sink }> {
   const sink = await startSink();
   const relay = await startRelay({ targets: [{ name: 'sink', url: sink.url }] });
@@ -32,7 +31,10 @@ const status = fixture('outgoingMessageStatus.sent.apidog.json').json;
 const poll = (votes: object[]) => ({
   ...text,
   idMessage: 'POLLVOTE1',
-  messageData: { typeMessage: 'pollUpdateMessage', pollMessageData: { stanzaId: 'POLL1', name: 'Lunch?', votes, multipleAnswers: false } },
+  messageData: {
+    typeMessage: 'pollUpdateMessage',
+    pollMessageData: { stanzaId: 'POLL1', name: 'Lunch?', votes, multipleAnswers: false },
+  },
 });
 
 describe('event ids', () => {
@@ -53,7 +55,14 @@ describe('event ids', () => {
 
   it('makes sent, delivered and read of one message three events', async () => {
     const { relay, sink } = await relayWithSink();
-    const answers = await send(relay, ['sent', 'delivered', 'read', 'read'].map((value, i) => ({ ...status, status: value, timestamp: 1705901090 + i })));
+    const answers = await send(
+      relay,
+      ['sent', 'delivered', 'read', 'read'].map((value, i) => ({
+        ...status,
+        status: value,
+        timestamp: 1705901090 + i,
+      })),
+    );
     expect(answers.map((a) => a.status)).toEqual(['accepted', 'accepted', 'accepted', 'duplicate']);
     expect(new Set(await delivered(relay, sink)).size).toBe(3);
   });
@@ -61,8 +70,14 @@ describe('event ids', () => {
   it('makes two vote states of one poll two events', async () => {
     const { relay, sink } = await relayWithSink();
     const answers = await send(relay, [
-      poll([{ optionName: 'Pizza', optionVoters: ['79001234568@c.us'] }, { optionName: 'Sushi', optionVoters: [] }]),
-      poll([{ optionName: 'Pizza', optionVoters: [] }, { optionName: 'Sushi', optionVoters: ['79001234568@c.us'] }]),
+      poll([
+        { optionName: 'Pizza', optionVoters: ['79001234568@c.us'] },
+        { optionName: 'Sushi', optionVoters: [] },
+      ]),
+      poll([
+        { optionName: 'Pizza', optionVoters: [] },
+        { optionName: 'Sushi', optionVoters: ['79001234568@c.us'] },
+      ]),
     ]);
     expect(answers.map((a) => a.status)).toEqual(['accepted', 'accepted']);
     expect(new Set(await delivered(relay, sink)).size).toBe(2);

@@ -17,13 +17,20 @@ beforeAll(async () => {
 afterAll(() => relay.close());
 
 async function send(body: BodyInit, headers: Record<string, string> = {}, path = '/webhook'): Promise<number> {
-  const response = await fetch(`${relay.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, ...headers }, body });
+  const response = await fetch(`${relay.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+    body,
+  });
   await response.arrayBuffer();
   return response.status;
 }
 
 const healthy = async () => expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
-const notification = fc.record({ typeWebhook: fc.string({ minLength: 1 }), instanceData: fc.record({ idInstance: fc.nat() }) });
+const notification = fc.record({
+  typeWebhook: fc.string({ minLength: 1 }),
+  instanceData: fc.record({ idInstance: fc.nat() }),
+});
 
 describe('hostile input', () => {
   it('answers any JSON value without a 5xx', async () => {
@@ -38,10 +45,15 @@ describe('hostile input', () => {
 
   it('answers notification-shaped bodies with random members without a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(notification, fc.dictionary(fc.string(), fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), async (base, extra, messageData) => {
-        const status = await send(JSON.stringify({ ...extra, ...base, senderData: extra, messageData }));
-        expect([200, 413]).toContain(status);
-      }),
+      fc.asyncProperty(
+        notification,
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        async (base, extra, messageData) => {
+          const status = await send(JSON.stringify({ ...extra, ...base, senderData: extra, messageData }));
+          expect([200, 413]).toContain(status);
+        },
+      ),
       { seed: SEED, numRuns: 150 },
     );
     await healthy();
@@ -68,7 +80,12 @@ describe('hostile input', () => {
   });
 
   it('takes huge strings up to the limit and refuses what is over it with 413', async () => {
-    const withText = (n: number) => JSON.stringify({ ...text, idMessage: `HUGE${n}`, messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'ж'.repeat(n) } } });
+    const withText = (n: number) =>
+      JSON.stringify({
+        ...text,
+        idMessage: `HUGE${n}`,
+        messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'ж'.repeat(n) } },
+      });
     expect(await send(withText(30_000))).toBe(200);
     expect(await send(withText(40_000))).toBe(413);
     expect(await send('x'.repeat(10_000_000))).toBe(413);
@@ -77,16 +94,40 @@ describe('hostile input', () => {
 
   it('ignores the content type: any type, or none, is read as the body it is', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', '', 'application/json; charset=latin1'), async (type) => {
-        const status = await send(JSON.stringify({ ...text, idMessage: `CT${type.length}` }), type ? { 'content-type': type } : {});
-        expect(status).toBe(200);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          '',
+          'application/json; charset=latin1',
+        ),
+        async (type) => {
+          const status = await send(
+            JSON.stringify({ ...text, idMessage: `CT${type.length}` }),
+            type ? { 'content-type': type } : {},
+          );
+          expect(status).toBe(200);
+        },
+      ),
       { seed: SEED, numRuns: 20 },
     );
   });
 
   it('lets no path trick reach the admin API without its token, and answers every path without a 5xx', async () => {
-    const tricks = ['/webhook/', '//webhook', '/WEBHOOK', '/webhook/../api/events', '/%2e%2e/api/events', '/api/../api/events', '/api//events', '/api/events?token=x', '/./api/events', '/api/%65vents'];
+    const tricks = [
+      '/webhook/',
+      '//webhook',
+      '/WEBHOOK',
+      '/webhook/../api/events',
+      '/%2e%2e/api/events',
+      '/api/../api/events',
+      '/api//events',
+      '/api/events?token=x',
+      '/./api/events',
+      '/api/%65vents',
+    ];
     for (const path of tricks) {
       const response = await fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(response.status, path).toBeLessThan(500);
@@ -94,7 +135,9 @@ describe('hostile input', () => {
     }
     await fc.assert(
       fc.asyncProperty(fc.webPath(), async (path) => {
-        const response = await fetch(`${relay.url}/${path.replace(/^\/+/, '')}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const response = await fetch(`${relay.url}/${path.replace(/^\/+/, '')}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
         await response.arrayBuffer();
         expect(response.status).toBeLessThan(500);
       }),
@@ -105,7 +148,14 @@ describe('hostile input', () => {
   it('refuses configured header values that would inject headers, and keeps the others verbatim', () => {
     fc.assert(
       fc.property(fc.string(), (value) => {
-        const config = () => validateConfig({ instances: { '*': { token: 't' } }, targets: [{ name: 't', url: 'https://x.example.com', headers: { 'X-Value': value } }] }, {});
+        const config = () =>
+          validateConfig(
+            {
+              instances: { '*': { token: 't' } },
+              targets: [{ name: 't', url: 'https://x.example.com', headers: { 'X-Value': value } }],
+            },
+            {},
+          );
         if (/[\r\n\0]/.test(value)) expect(config).toThrow(ConfigError);
         else expect(config().targets[0]!.headers['X-Value']).toBe(value);
       }),
@@ -115,7 +165,12 @@ describe('hostile input', () => {
 
   it('keeps its memory flat over many hostile requests', async () => {
     const round = async () => {
-      for (let i = 0; i < 300; i++) await send(i % 3 === 0 ? 'not json' : JSON.stringify({ typeWebhook: `t${i}`, instanceData: { idInstance: i }, junk: 'z'.repeat(i * 10) }));
+      for (let i = 0; i < 300; i++)
+        await send(
+          i % 3 === 0
+            ? 'not json'
+            : JSON.stringify({ typeWebhook: `t${i}`, instanceData: { idInstance: i }, junk: 'z'.repeat(i * 10) }),
+        );
     };
     await round();
     const before = process.memoryUsage().heapUsed;

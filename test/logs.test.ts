@@ -23,24 +23,37 @@ async function scenario(redact: boolean) {
   await relay.post({}, { token: `${TOKEN}-wrong` });
   await sink.waitFor(2);
   await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
-  await fetch(`${relay.url}/api/events/${id}/replay`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+  await fetch(`${relay.url}/api/events/${id}/replay`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
   await fetch(`${relay.url}/api/events`, { headers: { authorization: `Bearer ${ADMIN}-wrong` } });
   await sink.waitFor(3);
   // What is asserted is the log lines, and the store thread's reach the main thread a turn after
   // its commit: wait for the last attempt's line itself, not for the store to have no pending delivery.
-  const attemptsOf = () => relay.logs.filter((line) => line.includes('"event":"delivery.attempt"') && line.includes(id)).length;
+  const attemptsOf = () =>
+    relay.logs.filter((line) => line.includes('"event":"delivery.attempt"') && line.includes(id)).length;
   await expect.poll(attemptsOf).toBe(3);
-  return { id, lines: relay.logs.map((line) => JSON.parse(line) as Record<string, unknown>), raw: relay.logs.join('\n') };
+  return {
+    id,
+    lines: relay.logs.map((line) => JSON.parse(line) as Record<string, unknown>),
+    raw: relay.logs.join('\n'),
+  };
 }
 
 describe('logs', () => {
   it('are JSON lines naming the event, and never hold a token, secret or Authorization value', async () => {
     const { id, lines, raw } = await scenario(false);
     expect(lines.filter((l) => l.event === 'notification.accepted' && l.eventId === id)).toHaveLength(1);
-    expect(lines.filter((l) => l.event === 'delivery.attempt' && l.eventId === id).map((l) => l.outcome)).toEqual(['retry', 'delivered', 'delivered']);
+    expect(lines.filter((l) => l.event === 'delivery.attempt' && l.eventId === id).map((l) => l.outcome)).toEqual([
+      'retry',
+      'delivered',
+      'delivered',
+    ]);
     expect(lines.find((l) => l.event === 'notification.quarantined')).toBeDefined();
     expect(lines.find((l) => l.event === 'notification.unauthorized')).toBeDefined();
-    for (const secret of [TOKEN, SECRET, SECRET.slice(6), TARGET_AUTH, 'target-auth-value', ADMIN]) expect(raw).not.toContain(secret);
+    for (const secret of [TOKEN, SECRET, SECRET.slice(6), TARGET_AUTH, 'target-auth-value', ADMIN])
+      expect(raw).not.toContain(secret);
     expect(raw).toContain('79001234568@c.us'); // not redacted by default
   });
 

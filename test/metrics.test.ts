@@ -6,8 +6,11 @@ import { fixture } from './helpers/fixtures.ts';
 import { startRelay, type TestRelay } from './helpers/relay.ts';
 import { startSink } from './helpers/sink.ts';
 
-
-type Family = { name: string; type: string; metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }[] };
+type Family = {
+  name: string;
+  type: string;
+  metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string>; count?: string }[];
+};
 
 /** Every line is a comment or `name{labels} value` (the exposition format's grammar). */
 const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+-]+$/;
@@ -16,13 +19,16 @@ async function scrape(relay: TestRelay): Promise<Map<string, Family> & { text: s
   const response = await fetch(`${relay.url}/metrics`, { headers: { authorization: 'Bearer metrics-admin' } });
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  for (const line of text.split('\n').filter(Boolean)) expect(line.startsWith('# HELP ') || line.startsWith('# TYPE ') || SAMPLE.test(line), line).toBe(true);
+  for (const line of text.split('\n').filter(Boolean))
+    expect(line.startsWith('# HELP ') || line.startsWith('# TYPE ') || SAMPLE.test(line), line).toBe(true);
   const families = parsePrometheusTextFormat(text) as Family[];
   return Object.assign(new Map(families.map((f) => [f.name, f])), { text });
 }
 
 const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
-  Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0);
+  Number(
+    families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0,
+  );
 
 describe('/metrics', () => {
   it('counts notifications, duplicates, quarantine, refusals and attempts, with backlog, dead and latencies', async () => {
@@ -49,8 +55,15 @@ describe('/metrics', () => {
     await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
 
     const after = await scrape(relay);
-    expect(value(after, 'green_relay_notifications_received_total', { type: 'com.green-api.message.received', instance: '1234' })).toBe(1);
-    expect(value(after, 'green_relay_notifications_received_total', { type: 'com.green-api.instance.state', instance: '1' })).toBe(1);
+    expect(
+      value(after, 'green_relay_notifications_received_total', {
+        type: 'com.green-api.message.received',
+        instance: '1234',
+      }),
+    ).toBe(1);
+    expect(
+      value(after, 'green_relay_notifications_received_total', { type: 'com.green-api.instance.state', instance: '1' }),
+    ).toBe(1);
     expect(value(after, 'green_relay_notifications_duplicate_total', { instance: '1234' })).toBe(1);
     expect(value(after, 'green_relay_notifications_quarantined_total')).toBe(1);
     expect(value(after, 'green_relay_requests_rejected_total', { reason: 'unauthorized' })).toBe(1);

@@ -18,7 +18,9 @@ describe('the project', () => {
     const offenders = files(join(root, 'src'))
       .map((file) => relative(root, file))
       .filter((file) => !/^src\/(runtimes|cli)\//.test(file))
-      .filter((file) => /\b(process\.|Deno\.)|from ['"](node:|cloudflare:)/.test(readFileSync(join(root, file), 'utf8')));
+      .filter((file) =>
+        /\b(process\.|Deno\.)|from ['"](node:|cloudflare:)/.test(readFileSync(join(root, file), 'utf8')),
+      );
     expect(offenders).toEqual([]);
   });
 

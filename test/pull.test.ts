@@ -27,19 +27,38 @@ async function sink(): Promise<Sink> {
   onTestFinished(() => s.close());
   return s;
 }
-const pulled = (api: FakeGreenApi) => ({ [INSTANCE]: { pull: { apiUrl: api.url, apiToken: API_TOKEN, receiveTimeout: 5 } } });
+const pulled = (api: FakeGreenApi) => ({
+  [INSTANCE]: { pull: { apiUrl: api.url, apiToken: API_TOKEN, receiveTimeout: 5 } },
+});
 
 /** The pull path in this process (no dispatcher): puller, ingestor and a real SQLite store; logs kept for checks. */
 function inProcess(api: FakeGreenApi, sinkUrl: string, options: { pollMarginMs?: number } = {}) {
   const dir = tempDir();
-  const config = validateConfig({ instances: pulled(api), targets: [{ name: 'raw', url: sinkUrl, format: 'raw' }] }, {});
+  const config = validateConfig(
+    { instances: pulled(api), targets: [{ name: 'raw', url: sinkUrl, format: 'raw' }] },
+    {},
+  );
   const db = openBetterSqlite(`${dir}/relay.db`);
   const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
   const logs: string[] = [];
   const logger = createJsonLogger((line) => logs.push(line));
   const { ingest } = createRelay({ config, store, logger });
-  const puller = startPuller({ instance: INSTANCE, pull: config.instances[INSTANCE]!.pull!, fetch, ingest, logger, now: Date.now, backoffMs: 50, ...options });
-  return { db, logs, puller, events: () => db.all<{ id: string; body: Uint8Array }>('SELECT id, body FROM events ORDER BY received_at, rowid') };
+  const puller = startPuller({
+    instance: INSTANCE,
+    pull: config.instances[INSTANCE]!.pull!,
+    fetch,
+    ingest,
+    logger,
+    now: Date.now,
+    backoffMs: 50,
+    ...options,
+  });
+  return {
+    db,
+    logs,
+    puller,
+    events: () => db.all<{ id: string; body: Uint8Array }>('SELECT id, body FROM events ORDER BY received_at, rowid'),
+  };
 }
 
 describe('pull mode', () => {
@@ -47,9 +66,14 @@ describe('pull mode', () => {
     const api = await fakeApi();
     const target = await sink();
     // Many examples share an idMessage; each is made its own message so that each is delivered.
-    const bodies = loadFixtures().map((f, i) => (typeof f.json.idMessage === 'string' ? { ...f.json, idMessage: `${f.json.idMessage}-${i}` } : f.json));
+    const bodies = loadFixtures().map((f, i) =>
+      typeof f.json.idMessage === 'string' ? { ...f.json, idMessage: `${f.json.idMessage}-${i}` } : f.json,
+    );
     for (const body of bodies) api.enqueue(body);
-    const relay = await startRelay({ instances: pulled(api), targets: [{ name: 'raw', url: target.url, format: 'raw' }] });
+    const relay = await startRelay({
+      instances: pulled(api),
+      targets: [{ name: 'raw', url: target.url, format: 'raw' }],
+    });
     onTestFinished(() => relay.close());
     await target.waitFor(bodies.length, 20_000);
     // The last delivery can arrive before the puller's deleteNotification for it has landed.
@@ -68,7 +92,9 @@ describe('pull mode', () => {
     api.enqueue({ something: 'else' });
     const relay = inProcess(api, 'http://127.0.0.1:9/none');
     await expect.poll(() => api.queue.length).toBe(0);
-    expect(relay.db.all('SELECT instance, reason FROM quarantine')).toEqual([{ instance: INSTANCE, reason: expect.stringContaining('typeWebhook') }]);
+    expect(relay.db.all('SELECT instance, reason FROM quarantine')).toEqual([
+      { instance: INSTANCE, reason: expect.stringContaining('typeWebhook') },
+    ]);
     await relay.puller.stop();
   });
 
@@ -84,7 +110,10 @@ describe('pull mode', () => {
     });
     onTestFinished(() => target.close());
     const dataDir = tempDir();
-    const config = { instances: pulled(api), targets: [{ name: 'crm', url: target.url, retry: Array(20).fill('100ms') }] };
+    const config = {
+      instances: pulled(api),
+      targets: [{ name: 'crm', url: target.url, retry: Array(20).fill('100ms') }],
+    };
     api.hold('deleteNotification');
     api.enqueue(fixture('incomingMessageReceived.textMessage.json').json);
     const first = await spawnRelay(config, dataDir);
@@ -115,7 +144,11 @@ describe('pull mode', () => {
     expect(relay.logs.join('\n')).not.toContain(API_TOKEN);
 
     api.hold('receiveNotification');
-    await expect.poll(() => relay.logs.some((line) => line.includes('"pull.failed"') && line.includes('TimeoutError')), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(() => relay.logs.some((line) => line.includes('"pull.failed"') && line.includes('TimeoutError')), {
+        timeout: 30_000,
+      })
+      .toBe(true);
     api.release();
     api.enqueue(fixture('outgoingMessageStatus.sent.apidog.json').json);
     await expect.poll(() => relay.events().length, { timeout: 15_000 }).toBe(2);
@@ -130,7 +163,9 @@ describe('pull mode', () => {
     for (const body of bodies) api.enqueue(body);
     const relay = inProcess(api, 'http://127.0.0.1:9/none');
     await expect.poll(() => relay.events().length).toBe(20);
-    expect(relay.events().map((e) => JSON.parse(Buffer.from(e.body).toString()).idMessage)).toEqual(bodies.map((b) => b.idMessage));
+    expect(relay.events().map((e) => JSON.parse(Buffer.from(e.body).toString()).idMessage)).toEqual(
+      bodies.map((b) => b.idMessage),
+    );
     // Stopping aborts the pending long poll instead of waiting out receiveTimeout (5 s).
     const started = Date.now();
     await relay.puller.stop();

@@ -67,12 +67,25 @@ describe('accepted', () => {
 
   it('accepts and stores unknown typeWebhook and typeMessage values', async () => {
     const r = await relay({ targets: [] });
-    const unknownWebhook = { typeWebhook: 'somethingNew', instanceData: { idInstance: 1234, wid: '1@c.us', typeInstance: 'whatsapp' }, timestamp: 1 };
-    const unknownMessage = { ...text.json, idMessage: 'NEW1', messageData: { typeMessage: 'hologramMessage', hologramMessageData: { x: 1 } } };
-    for (const body of [unknownWebhook, unknownMessage]) expect((await answer(await r.post(body))).body.status).toBe('accepted');
+    const unknownWebhook = {
+      typeWebhook: 'somethingNew',
+      instanceData: { idInstance: 1234, wid: '1@c.us', typeInstance: 'whatsapp' },
+      timestamp: 1,
+    };
+    const unknownMessage = {
+      ...text.json,
+      idMessage: 'NEW1',
+      messageData: { typeMessage: 'hologramMessage', hologramMessageData: { x: 1 } },
+    };
+    for (const body of [unknownWebhook, unknownMessage])
+      expect((await answer(await r.post(body))).body.status).toBe('accepted');
     const types = r.query<{ type: string; data: string }>('SELECT type, data FROM events ORDER BY received_at, rowid');
     expect(types.map((t) => t.type)).toEqual(['com.green-api.other', 'com.green-api.message.received']);
-    expect(JSON.parse(types[1]!.data).message).toMatchObject({ kind: 'unknown', typeMessage: 'hologramMessage', text: null });
+    expect(JSON.parse(types[1]!.data).message).toMatchObject({
+      kind: 'unknown',
+      typeMessage: 'hologramMessage',
+      text: null,
+    });
   });
 });
 
@@ -93,14 +106,22 @@ describe('quarantined', () => {
     ['a JSON array', '[1, 2]', /not a JSON object/],
     ['without typeWebhook', JSON.stringify({ instanceData: { idInstance: 1234 } }), /typeWebhook/],
     ['without instanceData', JSON.stringify({ typeWebhook: 'incomingMessageReceived' }), /instanceData/],
-    ['with an idInstance that is not an id', JSON.stringify({ typeWebhook: 'x', instanceData: { idInstance: 'abc' } }), /instanceData\.idInstance/],
+    [
+      'with an idInstance that is not an id',
+      JSON.stringify({ typeWebhook: 'x', instanceData: { idInstance: 'abc' } }),
+      /instanceData\.idInstance/,
+    ],
   ];
 
   it.each(bad)('keeps a body %s, answers 200 with the reason, and delivers nothing', async (_, body, reason) => {
     const r = await relay({ targets: [{ name: 'crm', url: 'http://127.0.0.1:9/never' }] });
     const { status, body: json } = await answer(await r.post(body));
     expect(status).toBe(200);
-    expect(json).toEqual({ status: 'quarantined', reason: expect.stringMatching(reason), id: expect.stringMatching(/^q\d+$/) });
+    expect(json).toEqual({
+      status: 'quarantined',
+      reason: expect.stringMatching(reason),
+      id: expect.stringMatching(/^q\d+$/),
+    });
     const [kept] = r.query<{ body: Buffer; reason: string }>('SELECT body, reason FROM quarantine');
     expect(Buffer.compare(kept!.body, Buffer.from(body))).toBe(0);
     expect(kept!.reason).toBe(json.reason);
@@ -111,13 +132,20 @@ describe('quarantined', () => {
 
 describe('unauthorized', () => {
   const config = { instances: { '1101000001': { token: INSTANCE_TOKEN }, '*': { token: TOKEN } } };
-  const of = (idInstance: number) => ({ ...text.json, instanceData: { idInstance, wid: '1@c.us', typeInstance: 'whatsapp' } });
+  const of = (idInstance: number) => ({
+    ...text.json,
+    instanceData: { idInstance, wid: '1@c.us', typeInstance: 'whatsapp' },
+  });
   const cases: [string, object | string, string | null][] = [
     ['no token', text.json, null],
     ['a wrong token', text.json, 'not-the-token'],
     ["the wildcard's token for an instance with its own entry", of(1101000001), TOKEN],
     ["another instance's token", of(1234), INSTANCE_TOKEN],
-    ["another instance's token on a malformed body naming an instance", JSON.stringify({ instanceData: { idInstance: 1234 } }), INSTANCE_TOKEN],
+    [
+      "another instance's token on a malformed body naming an instance",
+      JSON.stringify({ instanceData: { idInstance: 1234 } }),
+      INSTANCE_TOKEN,
+    ],
   ];
 
   it.each(cases)('answers 401 for %s and stores nothing', async (_, body, token) => {
@@ -141,11 +169,17 @@ describe('unauthorized', () => {
 });
 
 describe('too large', () => {
-  const big = JSON.stringify({ ...text.json, messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'x'.repeat(5000) } } });
+  const big = JSON.stringify({
+    ...text.json,
+    messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'x'.repeat(5000) } },
+  });
 
   it('answers 413 for a body over limits.maxBodyBytes, with or without Content-Length, and stores nothing', async () => {
     const r = await relay({ limits: { maxBodyBytes: 4096 } });
-    expect(await answer(await r.post(big))).toEqual({ status: 413, body: { error: { code: 'payload_too_large', message: expect.stringContaining('4096') } } });
+    expect(await answer(await r.post(big))).toEqual({
+      status: 413,
+      body: { error: { code: 'payload_too_large', message: expect.stringContaining('4096') } },
+    });
 
     const chunked = new ReadableStream({
       start(controller) {
@@ -168,7 +202,10 @@ describe('too large', () => {
 describe('store failing', () => {
   it('answers 503 while the disk is full, half-stores nothing, and accepts again once it has room', async () => {
     const r = await relay({ targets: [{ name: 'crm', url: 'http://127.0.0.1:9/never' }] });
-    const large = { ...text.json, messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'y'.repeat(40_000) } } };
+    const large = {
+      ...text.json,
+      messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'y'.repeat(40_000) } },
+    };
     // A real SQLITE_FULL: the database may not grow past the pages it has now.
     await r.db.exec('PRAGMA max_page_count = 1');
     const failed = await answer(await r.post(large));

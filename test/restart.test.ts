@@ -40,7 +40,10 @@ describe('restart', () => {
     const slow = await startSink(() => ({ status: 200, delayMs: 200 }));
     onTestFinished(() => slow.close());
     const dataDir = tempDir();
-    const config: ConfigInput = { instances: { '*': { token: TOKEN } }, targets: [{ name: 'slow', url: slow.url, concurrency: 1 }] };
+    const config: ConfigInput = {
+      instances: { '*': { token: TOKEN } },
+      targets: [{ name: 'slow', url: slow.url, concurrency: 1 }],
+    };
     const first = await spawnRelay(config, dataDir);
     const accepted: string[] = [];
     for (let i = 0; i < 10; i++) accepted.push(await post(first.url, i));

@@ -8,4 +8,6 @@ app.post('/webhook', async (c) => {
   await c.req.json();
   return c.json({ status: 'accepted' });
 });
-serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, (info) => console.log(JSON.stringify({ event: 'relay.started', port: info.port })));
+serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, (info) =>
+  console.log(JSON.stringify({ event: 'relay.started', port: info.port })),
+);

@@ -92,8 +92,12 @@ interface Sinks {
 }
 
 async function startSinks(count: number, ports: number[] = []): Promise<Sinks> {
-  const child = fork(join(ROOT, 'scripts/bench/sinks.ts'), [String(count), ports.join(',')], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const next = (type: string) => new Promise<any>((resolve) => child.once('message', (m: any) => m.type === type && resolve(m)));
+  const child = fork(join(ROOT, 'scripts/bench/sinks.ts'), [String(count), ports.join(',')], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  });
+  const next = (type: string) =>
+    new Promise<any>((resolve) => child.once('message', (m: any) => m.type === type && resolve(m)));
   const { urls } = await next('ready');
   return {
     urls,
@@ -115,7 +119,8 @@ const relayConfig = (urls: string[], extra: object = {}) => ({
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 1) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 // ---- 1. the answer path: relay vs bare Hono ----------------------------------------------------
 
@@ -142,13 +147,25 @@ async function answerPath(): Promise<void> {
     const fixed = await cannon(server.url, { connections: 10, rate: 1_000 });
     atRate[kind] = { p50: fixed.latency.p50, p99: fixed.latency.p99 };
     const max = await cannon(server.url, { connections: 10 });
-    results[kind] = { rps: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, p999: max.latency.p99_9, errors: max.errors + max.non2xx };
+    results[kind] = {
+      rps: max.requests.average,
+      p50: max.latency.p50,
+      p99: max.latency.p99,
+      p999: max.latency.p99_9,
+      errors: max.errors + max.non2xx,
+    };
     await server.stop();
   }
   sinks.stop();
   const { bare, relay } = results as Record<'bare' | 'relay', (typeof results)[string]>;
-  row('answer: bare Hono, max throughput (10 connections)', `${fmt(bare.rps, 0)} req/s, p50/p99/p99.9 ${bare.p50}/${bare.p99}/${bare.p999} ms`);
-  row('answer: relay, durable SQLite, 3 targets', `${fmt(relay.rps, 0)} req/s, p50/p99/p99.9 ${relay.p50}/${relay.p99}/${relay.p999} ms`);
+  row(
+    'answer: bare Hono, max throughput (10 connections)',
+    `${fmt(bare.rps, 0)} req/s, p50/p99/p99.9 ${bare.p50}/${bare.p99}/${bare.p999} ms`,
+  );
+  row(
+    'answer: relay, durable SQLite, 3 targets',
+    `${fmt(relay.rps, 0)} req/s, p50/p99/p99.9 ${relay.p50}/${relay.p99}/${relay.p999} ms`,
+  );
   row('answer: relay / bare throughput', `${fmt((100 * relay.rps) / bare.rps)} %`, '≥ 50 %');
   row('answer at 1,000/s: bare p50 / p99', `${atRate.bare!.p50} / ${atRate.bare!.p99} ms`);
   row('answer at 1,000/s: relay p50 / p99', `${atRate.relay!.p50} / ${atRate.relay!.p99} ms`, 'p99 < 10 ms');
@@ -207,7 +224,8 @@ async function endToEnd(targetCount: number, rate?: number): Promise<void> {
     `${fmt(stats.firstSeen.size / seconds, 0)} deliveries/s, answer→receipt p50/p99 ${fmt(percentile(latencies, 0.5))}/${fmt(percentile(latencies, 0.99))} ms`,
     targetCount === 5 ? (rate === 1_000 ? 'p50 < 20 ms' : rate ? '' : '≥ 5,000/s') : '',
   );
-  if (stats.firstSeen.size < expected) row(`end to end ×${targetCount}: MISSING deliveries`, String(expected - stats.firstSeen.size));
+  if (stats.firstSeen.size < expected)
+    row(`end to end ×${targetCount}: MISSING deliveries`, String(expected - stats.firstSeen.size));
   await pool.close();
   await server.stop();
   sinks.stop();
@@ -228,7 +246,11 @@ function normalization(): void {
   run(50_000);
   const n = quick ? 100_000 : 500_000;
   const ms = run(n);
-  row('normalization: parse + validate + normalize, one core', `${fmt((n / ms) * 1000, 0)} /s (${fmt((ms * 1000) / n, 2)} µs each)`, '≥ 100,000 /s');
+  row(
+    'normalization: parse + validate + normalize, one core',
+    `${fmt((n / ms) * 1000, 0)} /s (${fmt((ms * 1000) / n, 2)} µs each)`,
+    '≥ 100,000 /s',
+  );
 }
 
 // ---- 4. memory -------------------------------------------------------------------------------------
@@ -245,15 +267,27 @@ async function memory(): Promise<void> {
     Array.from({ length: 20 }, async () => {
       while (sent < BACKLOG_NOTIFICATIONS) {
         sent++;
-        const response = await pool.request({ path: '/webhook', method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: nextBody() });
+        const response = await pool.request({
+          path: '/webhook',
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: nextBody(),
+        });
         await response.body.text();
       }
     }),
   );
   const pending = async () => {
-    const response = await pool.request({ path: '/metrics', method: 'GET', headers: { authorization: `Bearer ${ADMIN}` } });
+    const response = await pool.request({
+      path: '/metrics',
+      method: 'GET',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     const text = await response.body.text();
-    return [...text.matchAll(/^green_relay_deliveries_pending\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return [...text.matchAll(/^green_relay_deliveries_pending\{[^}]*\} (\d+)$/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
   };
   const backlog = await pending();
   await sleep(10_000); // let the dispatcher churn through failing attempts
@@ -263,8 +297,15 @@ async function memory(): Promise<void> {
   while ((await pending()) > 0 && Date.now() - drainStart < 600_000) await sleep(500);
   const drainSeconds = (Date.now() - drainStart) / 1000;
   const after = server.memory();
-  row(`memory: peak RSS with ${fmt(backlog, 0)} pending deliveries (20 targets down)`, `${fmt(during.peak, 0)} MB`, '< 200 MB');
-  row('memory: RSS after the backlog drained', `${fmt(after.now, 0)} MB (drained in ${fmt(drainSeconds)} s, peak ${fmt(after.peak, 0)} MB)`);
+  row(
+    `memory: peak RSS with ${fmt(backlog, 0)} pending deliveries (20 targets down)`,
+    `${fmt(during.peak, 0)} MB`,
+    '< 200 MB',
+  );
+  row(
+    'memory: RSS after the backlog drained',
+    `${fmt(after.now, 0)} MB (drained in ${fmt(drainSeconds)} s, peak ${fmt(after.peak, 0)} MB)`,
+  );
   await pool.close();
   await server.stop();
   sinks.stop();
@@ -276,7 +317,11 @@ function workersBundle(): void {
   const out = mkdtempSync(join(tmpdir(), 'bench-workers-'));
   execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', out], { cwd: ROOT, stdio: 'ignore' });
   const bundle = readFileSync(join(out, 'index.js'));
-  row('Workers bundle (wrangler deploy --dry-run, minified)', `${fmt(gzipSync(bundle).byteLength / 1024)} KiB gzipped (${fmt(bundle.byteLength / 1024, 0)} KiB raw)`, '< 150 KiB');
+  row(
+    'Workers bundle (wrangler deploy --dry-run, minified)',
+    `${fmt(gzipSync(bundle).byteLength / 1024)} KiB gzipped (${fmt(bundle.byteLength / 1024, 0)} KiB raw)`,
+    '< 150 KiB',
+  );
 }
 
 // ---- the run ---------------------------------------------------------------------------------------
@@ -284,7 +329,10 @@ function workersBundle(): void {
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
 // --only=normalization,answer,e2e,memory,bundle runs some parts (for working on one of them).
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const part = (name: string) => !only || only.includes(name);
 if (part('normalization')) normalization();
 if (part('answer')) await answerPath();

@@ -32,4 +32,7 @@ process.on('message', (message: { type: string }) => {
     process.send!({ type: 'reset' });
   }
 });
-process.send!({ type: 'ready', urls: servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`) });
+process.send!({
+  type: 'ready',
+  urls: servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`),
+});

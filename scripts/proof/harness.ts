@@ -63,7 +63,8 @@ async function target(name: string, fault: (n: number) => SinkReply, perChat = f
     const reply = fault(n++);
     if (!reply.hang && !reply.drop && (reply.status ?? 200) < 300) {
       const id = String(request.headers['webhook-id']);
-      if (!took.has(id)) firstTaken.push((JSON.parse(request.body.toString()) as { data: { message: { id: string } } }).data.message.id);
+      if (!took.has(id))
+        firstTaken.push((JSON.parse(request.body.toString()) as { data: { message: { id: string } } }).data.message.id);
       took.set(id, (took.get(id) ?? 0) + 1);
     }
     return reply;
@@ -104,7 +105,9 @@ async function faultyTargets(seed: number) {
       if (r < 0.1) return { drop: true }; // connection closed without an answer
       return { status: 200 };
     }),
-    target('outage', () => (Date.now() > outageStart && Date.now() < outageStart + 2_000 ? { status: 503 } : { status: 200 })),
+    target('outage', () =>
+      Date.now() > outageStart && Date.now() < outageStart + 2_000 ? { status: 503 } : { status: 200 },
+    ),
     target('ordered', () => (roll() < 0.3 ? { status: 500 } : { status: 200 }), true),
   ]);
 }
@@ -131,7 +134,12 @@ const text = fixture('incomingMessageReceived.textMessage.json').json;
  * Sends `count` notifications for each instance, one at a time per instance, each resent until
  * the relay answers 200; returns the event ids the relay accepted. `url()` may change (restarts).
  */
-async function playGreenApi(url: () => string, instances: number, count: number, perSecond = 0): Promise<{ sent: number; resent: number; accepted: Set<string> }> {
+async function playGreenApi(
+  url: () => string,
+  instances: number,
+  count: number,
+  perSecond = 0,
+): Promise<{ sent: number; resent: number; accepted: Set<string> }> {
   const accepted = new Set<string>();
   let sent = 0;
   let resent = 0;
@@ -143,11 +151,20 @@ async function playGreenApi(url: () => string, instances: number, count: number,
           const due = started + (i * 1000) / perSecond;
           if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
         }
-        const body = JSON.stringify({ ...text, idMessage: `PROOF-${instance}-${i}`, instanceData: { idInstance: 1101000000 + instance, wid: '1@c.us', typeInstance: 'whatsapp' } });
+        const body = JSON.stringify({
+          ...text,
+          idMessage: `PROOF-${instance}-${i}`,
+          instanceData: { idInstance: 1101000000 + instance, wid: '1@c.us', typeInstance: 'whatsapp' },
+        });
         sent++;
         for (;;) {
           try {
-            const response = await fetch(`${url()}/webhook`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) });
+            const response = await fetch(`${url()}/webhook`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+              body,
+              signal: AbortSignal.timeout(5_000),
+            });
             const answer = (await response.json()) as { id?: string };
             if (response.status === 200 && answer.id) {
               accepted.add(answer.id);
@@ -166,14 +183,32 @@ async function playGreenApi(url: () => string, instances: number, count: number,
 }
 
 /** Waits until every accepted event reached every target, or the deadline; then the tally. */
-async function tally(scenario: string, started: number, { sent, resent, accepted }: Awaited<ReturnType<typeof playGreenApi>>, targets: Target[], timeoutMs = 120_000): Promise<ScenarioResult> {
+async function tally(
+  scenario: string,
+  started: number,
+  { sent, resent, accepted }: Awaited<ReturnType<typeof playGreenApi>>,
+  targets: Target[],
+  timeoutMs = 120_000,
+): Promise<ScenarioResult> {
   const deadline = Date.now() + timeoutMs;
   const missing = () => targets.reduce((sum, t) => sum + [...accepted].filter((id) => !t.took.has(id)).length, 0);
   while (missing() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-  const delivered = Object.fromEntries(targets.map((t) => [t.name, [...accepted].filter((id) => t.took.has(id)).length]));
+  const delivered = Object.fromEntries(
+    targets.map((t) => [t.name, [...accepted].filter((id) => t.took.has(id)).length]),
+  );
   const duplicates = targets.reduce((sum, t) => sum + [...t.took.values()].reduce((extra, n) => extra + n - 1, 0), 0);
   const outOfOrder = targets.filter((t) => t.perChat).reduce((sum, t) => sum + inversions(t.firstTaken), 0);
-  return { scenario, sent, resent, accepted: accepted.size, delivered, duplicates, lost: missing(), outOfOrder, seconds: (Date.now() - started) / 1000 };
+  return {
+    scenario,
+    sent,
+    resent,
+    accepted: accepted.size,
+    delivered,
+    duplicates,
+    lost: missing(),
+    outOfOrder,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /** The relay in this process, for scenarios that reach into its store rather than kill it. */
@@ -206,7 +241,12 @@ async function killScenario(options: ProofOptions): Promise<ScenarioResult> {
     await relay.exited;
     relay = await spawnRelay(config, dataDir, env);
   }
-  const result = await tally(`relay killed with SIGKILL ×${options.kills}, faulty targets`, started, await sending, targets);
+  const result = await tally(
+    `relay killed with SIGKILL ×${options.kills}, faulty targets`,
+    started,
+    await sending,
+    targets,
+  );
   relay.child.kill('SIGKILL');
   for (const t of targets) await t.sink.close();
   return result;
@@ -234,7 +274,13 @@ async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<Sc
   const relay = await startInProcess(targets, 'load');
   const started = Date.now();
   const sending = await playGreenApi(() => relay.url, load.instances, load.perSecond * load.seconds, load.perSecond);
-  const result = await tally(`load: ${load.instances} instances × ${load.perSecond}/s for ${load.seconds} s, 3 targets`, started, sending, targets, 600_000);
+  const result = await tally(
+    `load: ${load.instances} instances × ${load.perSecond}/s for ${load.seconds} s, 3 targets`,
+    started,
+    sending,
+    targets,
+    600_000,
+  );
   await relay.close(100);
   for (const t of targets) await t.sink.close();
   return result;
@@ -248,7 +294,14 @@ export async function runProof(options: ProofOptions): Promise<ScenarioResult[]>
 
 export function proofTable(results: ScenarioResult[]): string {
   const rows = results.map(
-    (r) => `| ${r.scenario} | ${r.sent} | ${r.resent} | ${r.accepted} | ${Object.entries(r.delivered).map(([t, n]) => `${t} ${n}`).join(', ')} | ${r.duplicates} | **${r.lost}** | ${r.outOfOrder} | ${r.seconds.toFixed(1)} |`,
+    (r) =>
+      `| ${r.scenario} | ${r.sent} | ${r.resent} | ${r.accepted} | ${Object.entries(r.delivered)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')} | ${r.duplicates} | **${r.lost}** | ${r.outOfOrder} | ${r.seconds.toFixed(1)} |`,
   );
-  return ['| scenario | notifications | resent | accepted | delivered per target | duplicates | lost | out of order | seconds |', '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| scenario | notifications | resent | accepted | delivered per target | duplicates | lost | out of order | seconds |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

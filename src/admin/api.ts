@@ -7,10 +7,25 @@ import type { z } from 'zod';
 import { structuredEvent } from '../event.ts';
 import { errorResponse } from '../http.ts';
 import { isQuarantineId } from '../store/rules.ts';
-import type { DeliveryState, EventDetail as StoredEventDetail, EventSummary as StoredEventSummary, QuarantineSummary, AppStore } from '../store/store.ts';
+import type {
+  DeliveryState,
+  EventDetail as StoredEventDetail,
+  EventSummary as StoredEventSummary,
+  QuarantineSummary,
+  AppStore,
+} from '../store/store.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Operations } from './operations.ts';
-import { EventsQuery, IdParam, ReplayQuery, TargetParam, type Attempt, type EventDetail, type EventSummary, type Quarantined } from './schemas.ts';
+import {
+  EventsQuery,
+  IdParam,
+  ReplayQuery,
+  TargetParam,
+  type Attempt,
+  type EventDetail,
+  type EventSummary,
+  type Quarantined,
+} from './schemas.ts';
 
 export interface AdminApiDeps {
   store: AppStore;
@@ -95,18 +110,25 @@ export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
     const { id } = c.req.valid('param');
     if (isQuarantineId(id)) {
       const q = await store.getQuarantined(id);
-      return q ? c.json({ ...quarantinedJson(q), body: text.decode(q.body) }) : errorResponse('not_found', `no quarantined body ${id}`);
+      return q
+        ? c.json({ ...quarantinedJson(q), body: text.decode(q.body) })
+        : errorResponse('not_found', `no quarantined body ${id}`);
     }
     const event = await store.getEvent(id);
     return event ? c.json(detailJson(event)) : errorResponse('not_found', `no event ${id}`);
   });
 
   // An operation's refusal (OperationError) is an HTTPException: app.ts answers it as it is.
-  api.post('/events/:id/replay', zValidator('param', IdParam, invalid), zValidator('query', ReplayQuery, invalid), async (c) =>
-    c.json({ replayed: await operations.replay(c.req.valid('param').id, c.req.valid('query').target) }),
+  api.post(
+    '/events/:id/replay',
+    zValidator('param', IdParam, invalid),
+    zValidator('query', ReplayQuery, invalid),
+    async (c) => c.json({ replayed: await operations.replay(c.req.valid('param').id, c.req.valid('query').target) }),
   );
 
-  api.post('/targets/:name/replay-dead', zValidator('param', TargetParam, invalid), async (c) => c.json({ replayed: await operations.replayDead(c.req.valid('param').name) }));
+  api.post('/targets/:name/replay-dead', zValidator('param', TargetParam, invalid), async (c) =>
+    c.json({ replayed: await operations.replayDead(c.req.valid('param').name) }),
+  );
 
   api.post('/quarantine/:id/release', zValidator('param', IdParam, invalid), async (c) =>
     c.json(await operations.release(c.req.valid('param').id, new Uint8Array(await c.req.arrayBuffer()))),

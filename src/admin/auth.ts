@@ -28,7 +28,10 @@ export interface AdminAuth {
  */
 async function sessionValue(token: string, sha256: Sha256): Promise<string> {
   const digest = await sha256(`green-relay inspector session\0${token}`);
-  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...digest))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /**
@@ -36,12 +39,16 @@ async function sessionValue(token: string, sha256: Sha256): Promise<string> {
  * there (Workers: `wrangler secret put RELAY_ADMIN_TOKEN`).
  */
 export function createAdminAuth(adminToken: string | undefined, sha256: Sha256, closedReason: string): AdminAuth {
-  const denied = (_c: Context, reason: string) => errorResponse('unauthorized', reason, { 'www-authenticate': 'Bearer' });
+  const denied = (_c: Context, reason: string) =>
+    errorResponse('unauthorized', reason, { 'www-authenticate': 'Bearer' });
   if (!adminToken) {
     return {
       closed: closedReason,
       session: async () => null,
-      middleware: (onDenied = denied) => (c) => Promise.resolve(onDenied(c, closedReason)),
+      middleware:
+        (onDenied = denied) =>
+        (c) =>
+          Promise.resolve(onDenied(c, closedReason)),
     };
   }
   // Both checked in constant time against digests made once (auth.ts).
@@ -59,7 +66,10 @@ export function createAdminAuth(adminToken: string | undefined, sha256: Sha256, 
         if (bearer && (await checker(bearer)).isFor('token')) return next();
         const cookie = getCookie(c, ADMIN_COOKIE);
         if (cookie && (await (await cookieChecker)(cookie)).isFor('session')) return next();
-        return onDenied(c, bearer || cookie ? 'wrong admin token' : 'the admin token is required (Authorization: Bearer <admin.token>)');
+        return onDenied(
+          c,
+          bearer || cookie ? 'wrong admin token' : 'the admin token is required (Authorization: Bearer <admin.token>)',
+        );
       };
     },
   };

@@ -16,7 +16,13 @@ export interface LiveFeed {
 const HEARTBEAT_MS = 15_000;
 
 /** Publishes an event just accepted, as the list shows it: every delivery pending, none tried yet. */
-export function publishAccepted(feed: LiveFeed, event: RelayEvent, targets: string[], preview: string | null, now: number): void {
+export function publishAccepted(
+  feed: LiveFeed,
+  event: RelayEvent,
+  targets: string[],
+  preview: string | null,
+  now: number,
+): void {
   feed.publish('event', () =>
     summaryJson({
       id: event.id,
@@ -26,7 +32,17 @@ export function publishAccepted(feed: LiveFeed, event: RelayEvent, targets: stri
       receivedAt: Date.parse(event.data.receivedAt),
       duplicates: 0,
       preview,
-      deliveries: targets.map((target) => ({ target, status: 'pending', attempts: 0, series: 0, leased: false, nextAt: null, lastStatus: null, lastError: null, updatedAt: now })),
+      deliveries: targets.map((target) => ({
+        target,
+        status: 'pending',
+        attempts: 0,
+        series: 0,
+        leased: false,
+        nextAt: null,
+        lastStatus: null,
+        lastError: null,
+        updatedAt: now,
+      })),
     }),
   );
 }

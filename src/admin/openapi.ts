@@ -2,7 +2,16 @@
 // validate it (https://spec.openapis.org/oas/v3.1.0).
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
-import { ErrorBody, EventDetail, EventsPage, EventsQuery, QuarantinedDetail, ReleaseResult, ReplayQuery, ReplayResult } from './schemas.ts';
+import {
+  ErrorBody,
+  EventDetail,
+  EventsPage,
+  EventsQuery,
+  QuarantinedDetail,
+  ReleaseResult,
+  ReplayQuery,
+  ReplayResult,
+} from './schemas.ts';
 
 type Operation = {
   method: 'get' | 'post';
@@ -16,11 +25,44 @@ type Operation = {
 
 /** Every route of api.ts; a test checks that each one answers. */
 export const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/api/events', summary: 'List events (or the quarantine) with their deliveries, newest first', query: EventsQuery, ok: EventsPage },
-  { method: 'get', path: '/api/events/{id}', summary: 'One event: envelope, raw body, deliveries and every attempt (q<n>: a quarantined body)', pathParams: ['id'], ok: z.union([EventDetail, QuarantinedDetail]) },
-  { method: 'post', path: '/api/events/{id}/replay', summary: 'Deliver again now as a new attempt series, same event id and webhook-id', pathParams: ['id'], query: ReplayQuery, ok: ReplayResult },
-  { method: 'post', path: '/api/targets/{name}/replay-dead', summary: 'Replay every dead delivery of one target', pathParams: ['name'], ok: ReplayResult },
-  { method: 'post', path: '/api/quarantine/{id}/release', summary: 'Accept a quarantined body as an event: the corrected notification in the body, or the stored body when empty', pathParams: ['id'], body: 'A Green API notification (JSON); optional', ok: ReleaseResult },
+  {
+    method: 'get',
+    path: '/api/events',
+    summary: 'List events (or the quarantine) with their deliveries, newest first',
+    query: EventsQuery,
+    ok: EventsPage,
+  },
+  {
+    method: 'get',
+    path: '/api/events/{id}',
+    summary: 'One event: envelope, raw body, deliveries and every attempt (q<n>: a quarantined body)',
+    pathParams: ['id'],
+    ok: z.union([EventDetail, QuarantinedDetail]),
+  },
+  {
+    method: 'post',
+    path: '/api/events/{id}/replay',
+    summary: 'Deliver again now as a new attempt series, same event id and webhook-id',
+    pathParams: ['id'],
+    query: ReplayQuery,
+    ok: ReplayResult,
+  },
+  {
+    method: 'post',
+    path: '/api/targets/{name}/replay-dead',
+    summary: 'Replay every dead delivery of one target',
+    pathParams: ['name'],
+    ok: ReplayResult,
+  },
+  {
+    method: 'post',
+    path: '/api/quarantine/{id}/release',
+    summary:
+      'Accept a quarantined body as an event: the corrected notification in the body, or the stored body when empty',
+    pathParams: ['id'],
+    body: 'A Green API notification (JSON); optional',
+    ok: ReleaseResult,
+  },
 ];
 
 const schema = (type: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(type, { io, unrepresentable: 'any' });
@@ -42,7 +84,9 @@ export function openApiDocument(): Record<string, unknown> {
       summary: op.summary,
       security: [{ admin: [] }],
       parameters,
-      ...(op.body ? { requestBody: { required: false, description: op.body, content: { 'application/json': { schema: {} } } } } : {}),
+      ...(op.body
+        ? { requestBody: { required: false, description: op.body, content: { 'application/json': { schema: {} } } } }
+        : {}),
       responses: {
         200: { description: 'OK', content: { 'application/json': { schema: schema(op.ok, 'output') } } },
         default: { description: 'An error', content: { 'application/json': { schema: schema(ErrorBody, 'output') } } },
@@ -52,7 +96,9 @@ export function openApiDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'green-relay admin API', version: VERSION },
-    components: { securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'admin.token from the configuration' } } },
+    components: {
+      securitySchemes: { admin: { type: 'http', scheme: 'bearer', description: 'admin.token from the configuration' } },
+    },
     paths,
   };
 }

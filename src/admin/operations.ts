@@ -48,7 +48,12 @@ export function createOperations(deps: OperationsDeps) {
       // All targets: those the event matches now, and those it went to that are still configured.
       const targets = target
         ? [target]
-        : [...new Set([...deps.matchTargets(JSON.parse(event.attributes) as EventAttributes), ...event.deliveries.map((d) => d.target).filter((t) => targetNames.has(t))])];
+        : [
+            ...new Set([
+              ...deps.matchTargets(JSON.parse(event.attributes) as EventAttributes),
+              ...event.deliveries.map((d) => d.target).filter((t) => targetNames.has(t)),
+            ]),
+          ];
       const replayed = await store.replay(eventId, targets, now());
       logger.info('event.replayed', { eventId, targets, replayed });
       if (replayed > 0) deps.onDue?.();
@@ -67,12 +72,22 @@ export function createOperations(deps: OperationsDeps) {
     async release(id: string, corrected?: Uint8Array): Promise<{ status: 'accepted' | 'duplicate'; id: string }> {
       const kept = await store.getQuarantined(id);
       if (!kept) throw new OperationError('not_found', `no quarantined body ${id}`);
-      if (kept.releasedAs) throw new OperationError('conflict', `${id} was already released as event ${kept.releasedAs}`);
+      if (kept.releasedAs)
+        throw new OperationError('conflict', `${id} was already released as event ${kept.releasedAs}`);
       const body = corrected && corrected.byteLength > 0 ? corrected : kept.body;
       const parsed = parseNotification(body);
-      if (parsed.ok && !config.instances[parsed.instance] && !config.instances['*']) throw new OperationError('unprocessable', `instance ${parsed.instance} is not configured`);
-      const result = await deps.ingest({ body, parsed, receivedAt: now(), contentType: kept.contentType, via: 'release', invalid: 'refuse' });
-      if (result.status === 'refused' || result.status === 'quarantined') throw new OperationError('unprocessable', `still not a notification: ${result.reason}`);
+      if (parsed.ok && !config.instances[parsed.instance] && !config.instances['*'])
+        throw new OperationError('unprocessable', `instance ${parsed.instance} is not configured`);
+      const result = await deps.ingest({
+        body,
+        parsed,
+        receivedAt: now(),
+        contentType: kept.contentType,
+        via: 'release',
+        invalid: 'refuse',
+      });
+      if (result.status === 'refused' || result.status === 'quarantined')
+        throw new OperationError('unprocessable', `still not a notification: ${result.reason}`);
       await store.markReleased(id, result.event.id);
       logger.info('quarantine.released', { quarantineId: id, eventId: result.event.id, status: result.status });
       return { status: result.status, id: result.event.id };

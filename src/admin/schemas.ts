@@ -2,12 +2,20 @@
 // generate /api/openapi.json, so the document cannot drift from what the API does.
 import { z } from 'zod';
 
-const time = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).describe('RFC 3339 time or Unix epoch (s or ms)');
+const time = z
+  .union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)])
+  .describe('RFC 3339 time or Unix epoch (s or ms)');
 
 export const EventsQuery = z.object({
-  status: z.enum(['dead', 'pending', 'delivered', 'quarantined']).optional().describe('Events with a delivery in this state (delivered: all delivered); quarantined lists the quarantine'),
+  status: z
+    .enum(['dead', 'pending', 'delivered', 'quarantined'])
+    .optional()
+    .describe('Events with a delivery in this state (delivered: all delivered); quarantined lists the quarantine'),
   type: z.string().optional().describe('Exact type or prefix wildcard, e.g. com.green-api.message.*'),
-  instance: z.string().regex(/^\d{1,20}$/).optional(),
+  instance: z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .optional(),
   chat: z.string().optional().describe('Chat id (the event subject)'),
   target: z.string().optional().describe('Only events with a delivery to this target (with status: in that state)'),
   since: time.optional(),
@@ -71,9 +79,14 @@ export const Quarantined = z.object({
   releasedAs: z.string().nullable(),
 });
 
-export const QuarantinedDetail = Quarantined.extend({ body: z.string().describe('The body as received (UTF-8, invalid bytes replaced)') });
+export const QuarantinedDetail = Quarantined.extend({
+  body: z.string().describe('The body as received (UTF-8, invalid bytes replaced)'),
+});
 
-export const EventsPage = z.object({ items: z.array(z.union([EventSummary, Quarantined])), next: z.string().nullable() });
+export const EventsPage = z.object({
+  items: z.array(z.union([EventSummary, Quarantined])),
+  next: z.string().nullable(),
+});
 export const ReplayResult = z.object({ replayed: z.number().int().describe('Deliveries made due now') });
 export const ReleaseResult = z.object({ status: z.enum(['accepted', 'duplicate']), id: z.string() });
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

@@ -54,7 +54,9 @@ export async function events(args: string[]): Promise<number> {
     const value = (values as Record<string, unknown>)[name];
     if (typeof value === 'string') query.set(name, value);
   }
-  const response = await call(`${relayBase(values.url)}/api/events?${query}`, { headers: adminHeaders(values['admin-token']) });
+  const response = await call(`${relayBase(values.url)}/api/events?${query}`, {
+    headers: adminHeaders(values['admin-token']),
+  });
   if (!response.ok) throw await failure(response);
   const page = (await response.json()) as { items: Listed[]; next: string | null };
   if (values.json) {
@@ -62,7 +64,9 @@ export async function events(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   for (const e of page.items) {
-    const detail = e.reason ?? (e.deliveries ?? []).map((d) => `${d.target}:${d.status}${d.attempts > 1 ? `×${d.attempts}` : ''}`).join(' ');
+    const detail =
+      e.reason ??
+      (e.deliveries ?? []).map((d) => `${d.target}:${d.status}${d.attempts > 1 ? `×${d.attempts}` : ''}`).join(' ');
     process.stdout.write(`${e.receivedAt}  ${e.id}  ${e.type ?? 'quarantined'}  ${e.subject ?? '-'}  ${detail}\n`);
   }
   if (page.items.length === 0) process.stdout.write('no events\n');
@@ -72,7 +76,12 @@ export async function events(args: string[]): Promise<number> {
 export async function replay(args: string[]): Promise<number> {
   const { values, positionals } = flags(
     args,
-    { url: { type: 'string' }, 'admin-token': { type: 'string' }, target: { type: 'string' }, dead: { type: 'boolean' } },
+    {
+      url: { type: 'string' },
+      'admin-token': { type: 'string' },
+      target: { type: 'string' },
+      dead: { type: 'boolean' },
+    },
     REPLAY_HELP,
   );
   const base = relayBase(values.url);

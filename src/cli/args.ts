@@ -18,7 +18,12 @@ export class CliError extends Error {
 
 export function flags<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, help: string) {
   try {
-    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
     if ((parsed.values as { help?: boolean }).help) {
       process.stdout.write(`${help.trim()}\n`);
       process.exit(EXIT.ok);

@@ -64,19 +64,23 @@ export async function connect(args: string[]): Promise<number> {
     help,
   );
   const waitMs = values.wait === undefined ? undefined : parseDuration(values.wait);
-  if (waitMs === undefined && values.wait !== undefined) throw new CliError(`--wait: not a duration such as 30s or 5m: ${values.wait}`);
+  if (waitMs === undefined && values.wait !== undefined)
+    throw new CliError(`--wait: not a duration such as 30s or 5m: ${values.wait}`);
   const instance = required(values.instance, '--instance');
   if (!/^\d{1,20}$/.test(instance)) throw new CliError(`--instance: must be the digits of idInstance, not ${instance}`);
   const apiToken = required(values['api-token'], '--api-token');
-  if (values.pull && (values.url || values.token)) throw new CliError('--pull takes no --url or --token: a pulled instance sends nothing to the relay');
+  if (values.pull && (values.url || values.token))
+    throw new CliError('--pull takes no --url or --token: a pulled instance sends nothing to the relay');
   const webhookUrl = values.pull ? '' : `${relayBase(values.url)}/webhook`;
   const token = values.pull ? '' : (values.token ?? randomBytes(24).toString('base64url'));
   const types = values.types ? values.types.split(',').map((t) => t.trim()) : Object.keys(TOGGLES);
   const unknown = types.filter((t) => !TOGGLES[t]);
-  if (unknown.length > 0) throw new CliError(`--types: unknown ${unknown.join(', ')}; choose from ${Object.keys(TOGGLES).join(', ')}`);
+  if (unknown.length > 0)
+    throw new CliError(`--types: unknown ${unknown.join(', ')}; choose from ${Object.keys(TOGGLES).join(', ')}`);
 
   const settings: Record<string, string> = { webhookUrl, webhookUrlToken: token };
-  for (const [name, toggles] of Object.entries(TOGGLES)) for (const toggle of toggles) settings[toggle] = types.includes(name) ? 'yes' : 'no';
+  for (const [name, toggles] of Object.entries(TOGGLES))
+    for (const toggle of toggles) settings[toggle] = types.includes(name) ? 'yes' : 'no';
 
   const apiUrl = values['api-url']!.replace(/\/+$/, '');
   const api = `${apiUrl}/waInstance${instance}`;
@@ -87,7 +91,8 @@ export async function connect(args: string[]): Promise<number> {
   });
   if (!set.ok) throw await failure(set);
   const saved = (await set.json()) as { saveSettings?: boolean };
-  if (saved.saveSettings !== true) throw new CliError(`SetSettings did not save: ${JSON.stringify(saved)}`, EXIT.failed);
+  if (saved.saveSettings !== true)
+    throw new CliError(`SetSettings did not save: ${JSON.stringify(saved)}`, EXIT.failed);
 
   process.stdout.write('SetSettings saved the settings.\n');
 
@@ -108,10 +113,14 @@ export async function connect(args: string[]): Promise<number> {
   if (report.differ.length > 0) {
     const note = 'Green API applies settings within 5 minutes';
     if (waitMs !== undefined) {
-      process.stderr.write(`green-relay: GetSettings still differs for ${report.differ.join(', ')} after ${values.wait} (${note}; try again later)\n`);
+      process.stderr.write(
+        `green-relay: GetSettings still differs for ${report.differ.join(', ')} after ${values.wait} (${note}; try again later)\n`,
+      );
       return EXIT.failed;
     }
-    process.stdout.write(`GetSettings does not show all of them yet: ${note}. Run with --wait 5m to watch it happen.\n`);
+    process.stdout.write(
+      `GetSettings does not show all of them yet: ${note}. Run with --wait 5m to watch it happen.\n`,
+    );
   }
 
   const lines = values.pull
@@ -138,7 +147,10 @@ export async function connect(args: string[]): Promise<number> {
  * GetSettings may leave webhookUrlToken out, send it empty or masked: that is "not shown", not a
  * difference (a set token is never shown back by some accounts).
  */
-function compare(wanted: Record<string, string>, shown: Record<string, unknown>): { lines: string[]; differ: string[] } {
+function compare(
+  wanted: Record<string, string>,
+  shown: Record<string, unknown>,
+): { lines: string[]; differ: string[] } {
   const lines = ['GetSettings shows:'];
   const differ: string[] = [];
   for (const [key, value] of Object.entries(wanted)) {

@@ -39,7 +39,9 @@ function checkConfig(args: string[]): number {
   try {
     const config = parseConfig(text, process.env, file);
     const instances = Object.keys(config.instances).join(', ');
-    process.stdout.write(`${file} is valid: instances ${instances}; targets ${config.targets.map((t) => `${t.name} (${t.format})`).join(', ') || 'none'}\n`);
+    process.stdout.write(
+      `${file} is valid: instances ${instances}; targets ${config.targets.map((t) => `${t.name} (${t.format})`).join(', ') || 'none'}\n`,
+    );
     return EXIT.ok;
   } catch (err) {
     if (err instanceof ConfigError) {

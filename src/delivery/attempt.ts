@@ -19,11 +19,21 @@ export interface AttemptDeps {
  * is to be retried. An attempt cancelled before any answer (the relay is stopping) is not
  * recorded: its lease keeps it, and the next start sends it again.
  */
-export async function runAttempt(target: TargetConfig, send: Sender, delivery: ClaimedDelivery, deps: AttemptDeps, cancel?: AbortSignal): Promise<number | null> {
+export async function runAttempt(
+  target: TargetConfig,
+  send: Sender,
+  delivery: ClaimedDelivery,
+  deps: AttemptDeps,
+  cancel?: AbortSignal,
+): Promise<number | null> {
   const { store, logger, now } = deps;
   const result = await send(delivery, cancel);
   if (cancel?.aborted && result.statusCode === null) {
-    logger.info('delivery.interrupted', { eventId: delivery.eventId, target: delivery.target, attempt: delivery.attempt });
+    logger.info('delivery.interrupted', {
+      eventId: delivery.eventId,
+      target: delivery.target,
+      attempt: delivery.attempt,
+    });
     return null;
   }
   const decision = decide(result, delivery.attempt, target.retryMs, now());

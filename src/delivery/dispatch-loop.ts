@@ -58,7 +58,11 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
       const requests = open().map((lane) => claimRequest(lane, lane.target.concurrency - lane.inFlight));
       if (requests.length > 0) {
         const claimed = await store.claim(requests, now());
-        for (const delivery of claimed) attempt(lanes.find((lane) => lane.target.name === delivery.target)!, delivery);
+        for (const delivery of claimed)
+          attempt(
+            lanes.find((lane) => lane.target.name === delivery.target)!,
+            delivery,
+          );
       }
       await prune(now());
     } catch (err) {

@@ -21,7 +21,11 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
   const { store, now, targets } = deps;
   if (targets.length === 0) return null;
   const share = Math.max(1, Math.floor(deps.maxInFlight / targets.length));
-  const lanes = createLanes(targets, deps).map((lane) => ({ ...lane, drained: false, cap: Math.min(lane.target.concurrency, share) }));
+  const lanes = createLanes(targets, deps).map((lane) => ({
+    ...lane,
+    drained: false,
+    cap: Math.min(lane.target.concurrency, share),
+  }));
   const started = now();
   const running = new Set<Promise<unknown>>();
   let turn = 0;
@@ -52,7 +56,10 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
     // hang must not keep another's retries waiting for them (contract §4).
     const withRoom = lanes.filter((lane) => lane.inFlight < lane.cap).map((lane) => lane.target.name);
     const next = withRoom.length > 0 && now() - started < deps.budgetMs ? await store.nextDueAt(withRoom) : null;
-    await Promise.race([...running, ...(next === null ? [] : [sleep(Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, next - now())))])]);
+    await Promise.race([
+      ...running,
+      ...(next === null ? [] : [sleep(Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, next - now())))]),
+    ]);
     for (const lane of lanes) lane.drained = false;
     await fill();
   }

@@ -38,7 +38,11 @@ export function fetchPost(fetchFn: typeof fetch = fetch): HttpPost {
         redirect: 'manual',
         signal,
       });
-      return { status: response.status, header: (name) => response.headers.get(name), snippet: await readSnippet(response.body) };
+      return {
+        status: response.status,
+        header: (name) => response.headers.get(name),
+        snippet: await readSnippet(response.body),
+      };
     } finally {
       signal.clear();
     }

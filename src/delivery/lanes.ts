@@ -21,7 +21,12 @@ export function createLanes(targets: readonly TargetConfig[], deps: SenderDeps):
 
 /** Up to `limit` due deliveries of the lane's target, leased for its timeout and margin, in chat order when it asks for that. */
 export function claimRequest(lane: Lane, limit: number): ClaimRequest {
-  return { target: lane.target.name, limit, leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS, perChat: lane.target.ordering === 'per-chat' };
+  return {
+    target: lane.target.name,
+    limit,
+    leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS,
+    perChat: lane.target.ordering === 'per-chat',
+  };
 }
 
 /** At start: a single owner has nothing in flight, so what it finds leased is due now. Returns how many. */

@@ -14,13 +14,18 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Binary-mode attribute headers (https://github.com/cloudevents/spec/blob/main/cloudevents/bindings/http-protocol-binding.md#313-metadata-headers). */
-const CE_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'greenapiinstance', 'greenapiwebhook'] as const;
+const CE_ATTRIBUTES = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'greenapiinstance',
+  'greenapiwebhook',
+] as const;
 
-export function buildRequest(
-  target: TargetConfig,
-  delivery: ClaimedDelivery,
-  userAgent: string,
-): DeliveryRequest {
+export function buildRequest(target: TargetConfig, delivery: ClaimedDelivery, userAgent: string): DeliveryRequest {
   const headers: Record<string, string> = {};
   let body: Uint8Array;
   if (target.format === 'raw') {

@@ -12,7 +12,13 @@ export interface AttemptResult {
 }
 
 /** What follows attempt number `attempt` (from 1) that ended at `now`. */
-export function decide(result: AttemptResult, attempt: number, scheduleMs: readonly number[], now: number, random = Math.random): Decision {
+export function decide(
+  result: AttemptResult,
+  attempt: number,
+  scheduleMs: readonly number[],
+  now: number,
+  random = Math.random,
+): Decision {
   const { statusCode } = result;
   if (statusCode !== null && statusCode >= 200 && statusCode < 300) return { outcome: 'delivered', nextAt: null };
   if (statusCode === 410 || attempt > scheduleMs.length) return { outcome: 'dead', nextAt: null };

@@ -29,7 +29,11 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
   const signer = target.secret ? createSigner(target.secret) : undefined;
   return async (delivery, cancel) => {
     const startedAt = deps.now();
-    const result = (statusCode: number | null, error: string | null, retryAfterMs: number | null = null): SendResult => ({
+    const result = (
+      statusCode: number | null,
+      error: string | null,
+      retryAfterMs: number | null = null,
+    ): SendResult => ({
       startedAt,
       latencyMs: Math.max(0, deps.now() - startedAt),
       statusCode,
@@ -43,7 +47,11 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
       const { status } = answer;
       if (status >= 200 && status < 300) return result(status, null);
       const location = status >= 300 && status < 400 ? answer.header('location') : null;
-      const detail = location ? ` (redirects are not followed: ${location})` : answer.snippet ? `: ${answer.snippet}` : '';
+      const detail = location
+        ? ` (redirects are not followed: ${location})`
+        : answer.snippet
+          ? `: ${answer.snippet}`
+          : '';
       return result(status, `HTTP ${status}${detail}`, parseRetryAfter(answer.header('retry-after'), deps.now()));
     } catch (err) {
       if (cancel?.aborted) return result(null, 'cancelled: the relay is stopping');

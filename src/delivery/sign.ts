@@ -6,7 +6,13 @@ export type Signer = (id: string, timestampSeconds: number, body: Uint8Array) =>
 
 /** A signer for one `whsec_` secret; the key is imported once. */
 export function createSigner(secret: string): Signer {
-  const key = crypto.subtle.importKey('raw', base64Decode(secret.replace(/^whsec_/, '')), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = crypto.subtle.importKey(
+    'raw',
+    base64Decode(secret.replace(/^whsec_/, '')),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   const encoder = new TextEncoder();
   return async (id, timestamp, body) => {
     const prefix = encoder.encode(`${id}.${timestamp}.`);

@@ -14,8 +14,23 @@ import {
 } from './schema.ts';
 
 export type MessageKind =
-  | 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'location' | 'contact' | 'reaction'
-  | 'poll' | 'poll-vote' | 'edit' | 'delete' | 'group-invite' | 'interactive' | 'button-reply' | 'unknown';
+  | 'text'
+  | 'image'
+  | 'video'
+  | 'audio'
+  | 'document'
+  | 'sticker'
+  | 'location'
+  | 'contact'
+  | 'reaction'
+  | 'poll'
+  | 'poll-vote'
+  | 'edit'
+  | 'delete'
+  | 'group-invite'
+  | 'interactive'
+  | 'button-reply'
+  | 'unknown';
 
 export interface Message {
   id: string | null;
@@ -29,7 +44,12 @@ export interface Message {
   replyTo: { id: string; participant: string | null } | null;
   forwarded: boolean;
   /** pollMessage and pollUpdateMessage: the question, its options and (for a vote) who chose what. */
-  poll: { name: string | null; options: string[]; multipleAnswers: boolean | null; votes: { option: string | null; voters: string[] }[] | null } | null;
+  poll: {
+    name: string | null;
+    options: string[];
+    multipleAnswers: boolean | null;
+    votes: { option: string | null; voters: string[] }[] | null;
+  } | null;
   /** button-reply: the id and text of the button, list row or template button chosen. */
   choice: { id: string | null; text: string | null } | null;
 }
@@ -41,48 +61,89 @@ export interface EventData {
   chat: { id: string; name: string | null; isGroup: boolean } | null;
   sender: { id: string; name: string | null; contactName: string | null } | null;
   message: Message | null;
-  status: { messageId: string | null; value: string | null; description: string | null; sentByApi: boolean | null } | null;
+  status: {
+    messageId: string | null;
+    value: string | null;
+    description: string | null;
+    sentByApi: boolean | null;
+  } | null;
   state: string | null;
-  call: { id: string | null; from: string | null; status: string | null; isVideo: boolean | null; duration: number | null } | null;
-  quota: { method: string | null; used: number | null; total: number | null; status: string | null; description: string | null } | null;
+  call: {
+    id: string | null;
+    from: string | null;
+    status: string | null;
+    isVideo: boolean | null;
+    duration: number | null;
+  } | null;
+  quota: {
+    method: string | null;
+    used: number | null;
+    total: number | null;
+    status: string | null;
+    description: string | null;
+  } | null;
   raw: unknown;
 }
 
-type Fields = Partial<Pick<Message, 'text' | 'media' | 'location' | 'contacts' | 'poll' | 'choice'>> & { stanzaId?: string };
+type Fields = Partial<Pick<Message, 'text' | 'media' | 'location' | 'contacts' | 'poll' | 'choice'>> & {
+  stanzaId?: string;
+};
 type Reader = (m: MessageData) => Fields;
 
 const file: Reader = ({ fileMessageData: d }) => ({
   text: d?.caption,
-  media: { url: d?.downloadUrl ?? null, mimeType: d?.mimeType ?? null, fileName: d?.fileName ?? null, caption: words(d?.caption) },
+  media: {
+    url: d?.downloadUrl ?? null,
+    mimeType: d?.mimeType ?? null,
+    fileName: d?.fileName ?? null,
+    caption: words(d?.caption),
+  },
 });
 const extendedText: Reader = ({ extendedTextMessageData: d }) => ({ text: d?.text, stanzaId: d?.stanzaId });
 const location: Reader = ({ locationMessageData: d }) => ({
-  location: { latitude: d?.latitude ?? null, longitude: d?.longitude ?? null, name: d?.nameLocation ?? null, address: d?.address ?? null },
+  location: {
+    latitude: d?.latitude ?? null,
+    longitude: d?.longitude ?? null,
+    name: d?.nameLocation ?? null,
+    address: d?.address ?? null,
+  },
 });
 const contact: Reader = ({ contactMessageData: d }) => ({
-  contacts: [{ name: d?.displayName ?? (words([d?.firstName, d?.lastName].filter(Boolean).join(' ')) || null), vcard: d?.vcard ?? null }],
+  contacts: [
+    {
+      name: d?.displayName ?? (words([d?.firstName, d?.lastName].filter(Boolean).join(' ')) || null),
+      vcard: d?.vcard ?? null,
+    },
+  ],
 });
 const contactsArray: Reader = (m) => ({
-  contacts: (m.contacts ?? m.messageData?.contacts ?? []).flatMap((c) => (c ? [{ name: c.displayName ?? null, vcard: c.vcard ?? null }] : [])),
+  contacts: (m.contacts ?? m.messageData?.contacts ?? []).flatMap((c) =>
+    c ? [{ name: c.displayName ?? null, vcard: c.vcard ?? null }] : [],
+  ),
 });
 const poll: Reader = (m) => {
   const d = m.pollMessageData ?? m.pollCreationMessage;
-  const votes = d?.votes?.flatMap((v) => (v ? [{ option: v.optionName ?? null, voters: (v.optionVoters ?? []).filter((x) => typeof x === 'string') }] : []));
+  const votes = d?.votes?.flatMap((v) =>
+    v ? [{ option: v.optionName ?? null, voters: (v.optionVoters ?? []).filter((x) => typeof x === 'string') }] : [],
+  );
   return {
     text: d?.name,
     stanzaId: d?.stanzaId,
     poll: {
       name: d?.name ?? null,
       options: (d?.options ?? []).flatMap((o) => (o?.optionName !== undefined ? [o.optionName] : [])),
-      multipleAnswers: d?.multipleAnswers ?? (d?.selectableOptionsCount !== undefined ? d.selectableOptionsCount !== 1 : null),
+      multipleAnswers:
+        d?.multipleAnswers ?? (d?.selectableOptionsCount !== undefined ? d.selectableOptionsCount !== 1 : null),
       votes: votes ?? null,
     },
   };
 };
-const interactive = (pick: (m: MessageData) => { contentText?: string; body?: string } | undefined): Reader => (m) => {
-  const d = pick(m);
-  return { text: d?.contentText ?? d?.body };
-};
+const interactive =
+  (pick: (m: MessageData) => { contentText?: string; body?: string } | undefined): Reader =>
+  (m) => {
+    const d = pick(m);
+    return { text: d?.contentText ?? d?.body };
+  };
 const choice = (text: string | undefined, id: string | undefined, stanzaId: string | undefined): Fields => ({
   text,
   stanzaId,
@@ -106,7 +167,10 @@ const MESSAGE_TYPES: Record<string, [MessageKind, Reader]> = {
   reactionmessage: ['reaction', extendedText],
   pollmessage: ['poll', poll],
   pollupdatemessage: ['poll-vote', poll],
-  editedmessage: ['edit', ({ editedMessageData: d }) => ({ text: d?.textMessage ?? d?.caption, stanzaId: d?.stanzaId })],
+  editedmessage: [
+    'edit',
+    ({ editedMessageData: d }) => ({ text: d?.textMessage ?? d?.caption, stanzaId: d?.stanzaId }),
+  ],
   deletedmessage: ['delete', ({ deletedMessageData: d }) => ({ stanzaId: d?.stanzaId })],
   groupinvitemessage: ['group-invite', ({ groupInviteMessageData: d }) => ({ text: d?.caption })],
   buttonsmessage: ['interactive', interactive((m) => m.buttonsMessage)],
@@ -114,8 +178,14 @@ const MESSAGE_TYPES: Record<string, [MessageKind, Reader]> = {
   templatemessage: ['interactive', interactive((m) => m.templateMessage)],
   interactivebuttons: ['interactive', interactive((m) => m.interactiveButtons)],
   interactivebuttonsreply: ['interactive', interactive((m) => m.interactiveButtonsReply)],
-  buttonsresponsemessage: ['button-reply', ({ buttonsResponseMessage: d }) => choice(d?.selectedButtonText, d?.selectedButtonId, d?.stanzaId)],
-  listresponsemessage: ['button-reply', ({ listResponseMessage: d }) => choice(d?.title, d?.singleSelectReply ?? d?.rowId, d?.stanzaId)],
+  buttonsresponsemessage: [
+    'button-reply',
+    ({ buttonsResponseMessage: d }) => choice(d?.selectedButtonText, d?.selectedButtonId, d?.stanzaId),
+  ],
+  listresponsemessage: [
+    'button-reply',
+    ({ listResponseMessage: d }) => choice(d?.title, d?.singleSelectReply ?? d?.rowId, d?.stanzaId),
+  ],
   templatebuttonsreplymessage: ['button-reply', templateReply],
   templatebuttonreplymessage: ['button-reply', templateReply],
 };
@@ -157,13 +227,22 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
     chatId = n.senderData?.chatId;
     chatName = n.senderData?.chatName;
     if (n.senderData?.sender) {
-      data.sender = { id: n.senderData.sender, name: words(n.senderData.senderName), contactName: words(n.senderData.senderContactName) };
+      data.sender = {
+        id: n.senderData.sender,
+        name: words(n.senderData.senderName),
+        contactName: words(n.senderData.senderContactName),
+      };
     }
     data.message = message(n.idMessage, n.messageData ?? {}, webhook);
   } else if (webhook === 'outgoingMessageStatus') {
     const n = OutgoingMessageStatus.parse(raw);
     chatId = n.chatId;
-    data.status = { messageId: n.idMessage ?? null, value: n.status ?? null, description: words(n.description), sentByApi: n.sendByApi ?? null };
+    data.status = {
+      messageId: n.idMessage ?? null,
+      value: n.status ?? null,
+      description: words(n.description),
+      sentByApi: n.sendByApi ?? null,
+    };
   } else if (webhook === 'stateInstanceChanged') {
     data.state = StateInstanceChanged.parse(raw).stateInstance ?? null;
   } else if (webhook === 'statusInstanceChanged') {
@@ -171,11 +250,24 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
   } else if (webhook === 'incomingCall' || webhook === 'outgoingCall') {
     const n = CallNotification.parse(raw);
     chatId = n.from;
-    data.call = { id: n.idMessage ?? null, from: n.from ?? null, status: n.status ?? null, isVideo: n.isVideo ?? null, duration: n.duration ?? null };
+    data.call = {
+      id: n.idMessage ?? null,
+      from: n.from ?? null,
+      status: n.status ?? null,
+      isVideo: n.isVideo ?? null,
+      duration: n.duration ?? null,
+    };
     if (webhook === 'incomingCall' && n.from) data.sender = { id: n.from, name: null, contactName: null };
   } else if (webhook === 'quotaExceeded') {
     const q = QuotaExceeded.parse(raw).quotaData;
-    if (q) data.quota = { method: q.method ?? null, used: q.used ?? null, total: q.total ?? null, status: q.status ?? null, description: q.description ?? null };
+    if (q)
+      data.quota = {
+        method: q.method ?? null,
+        used: q.used ?? null,
+        total: q.total ?? null,
+        status: q.status ?? null,
+        description: q.description ?? null,
+      };
   } else {
     // incomingBlock and any type the relay does not know yet: a top-level chatId is still the chat.
     chatId = IncomingBlock.parse(raw).chatId;
@@ -209,5 +301,7 @@ function message(idMessage: string | undefined, m: MessageData, webhook: string)
 
 function isForwarded(m: MessageData): boolean {
   if (m.isForwarded) return true;
-  return Object.values(m).some((value) => typeof value === 'object' && value !== null && (value as { isForwarded?: unknown }).isForwarded === true);
+  return Object.values(m).some(
+    (value) => typeof value === 'object' && value !== null && (value as { isForwarded?: unknown }).isForwarded === true,
+  );
 }

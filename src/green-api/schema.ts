@@ -13,7 +13,10 @@ const str = z.string().optional().catch(undefined);
 const num = z.number().optional().catch(undefined);
 const bool = z.boolean().optional().catch(undefined);
 /** An id Green API may send as a number or a string (Telegram and MAX use numeric ids). */
-const id = z.union([z.string(), z.number().transform(String)]).optional().catch(undefined);
+const id = z
+  .union([z.string(), z.number().transform(String)])
+  .optional()
+  .catch(undefined);
 
 function lenient<T extends z.ZodRawShape>(shape: T) {
   return z.object(shape).optional().catch(undefined);
@@ -83,7 +86,13 @@ export const LocationMessageData = lenient({
   ...forwarding,
 });
 /** contactMessage (WhatsApp: displayName + vcard; Telegram adds phoneContact, firstName, lastName) */
-export const ContactMessageData = lenient({ displayName: str, vcard: str, firstName: str, lastName: str, ...forwarding });
+export const ContactMessageData = lenient({
+  displayName: str,
+  vcard: str,
+  firstName: str,
+  lastName: str,
+  ...forwarding,
+});
 const Contact = z.object({ displayName: str, vcard: str });
 /** contactsArrayMessage: `contacts` directly in messageData (docs) or under messageData.messageData (SDK). */
 export const ContactsArray = list(Contact);
@@ -115,7 +124,13 @@ export const ButtonsMessage = lenient({ contentText: str, footer: str, buttons: 
 /** listMessage */
 export const ListMessage = lenient({ contentText: str, title: str, footer: str, buttonText: str, ...forwarding });
 /** templateMessage */
-export const TemplateMessage = lenient({ namespace: str, elementName: str, contentText: str, footer: str, ...forwarding });
+export const TemplateMessage = lenient({
+  namespace: str,
+  elementName: str,
+  contentText: str,
+  footer: str,
+  ...forwarding,
+});
 /** interactiveButtons and interactiveButtonsReply (beta; field names vary between sources) */
 export const InteractiveButtons = lenient({
   titleText: str,
@@ -129,9 +144,20 @@ export const InteractiveButtons = lenient({
 /** buttonsResponseMessage */
 export const ButtonsResponseMessage = lenient({ stanzaId: str, selectedButtonId: id, selectedButtonText: str });
 /** listResponseMessage */
-export const ListResponseMessage = lenient({ stanzaId: str, title: str, listType: num, singleSelectReply: str, rowId: str });
+export const ListResponseMessage = lenient({
+  stanzaId: str,
+  title: str,
+  listType: num,
+  singleSelectReply: str,
+  rowId: str,
+});
 /** templateButtonsReplyMessage / templateButtonReplyMessage (both spellings, one data key) */
-export const TemplateButtonReplyMessage = lenient({ stanzaId: str, selectedIndex: num, selectedId: id, selectedDisplayText: str });
+export const TemplateButtonReplyMessage = lenient({
+  stanzaId: str,
+  selectedIndex: num,
+  selectedId: id,
+  selectedDisplayText: str,
+});
 
 /** `messageData` of the three message webhooks: `typeMessage` plus whichever data object it carries. */
 export const MessageData = lenient({
@@ -167,7 +193,13 @@ export type MessageData = NonNullable<z.infer<typeof MessageData>>;
 /** incomingMessageReceived, outgoingMessageReceived, outgoingAPIMessageReceived */
 export const MessageNotification = z.object({ idMessage: id, senderData: SenderData, messageData: MessageData });
 /** outgoingMessageStatus (`chatId` is missing in some published examples) */
-export const OutgoingMessageStatus = z.object({ chatId: id, idMessage: id, status: str, description: str, sendByApi: bool });
+export const OutgoingMessageStatus = z.object({
+  chatId: id,
+  idMessage: id,
+  status: str,
+  description: str,
+  sendByApi: bool,
+});
 /** stateInstanceChanged */
 export const StateInstanceChanged = z.object({ stateInstance: str });
 /** statusInstanceChanged (deprecated) */
@@ -180,4 +212,8 @@ export const IncomingBlock = z.object({ chatId: id, chatState: str });
 export const QuotaExceeded = z.object({
   quotaData: lenient({ method: str, used: num, total: num, status: str, description: str }),
 });
-export const MESSAGE_WEBHOOKS = ['incomingMessageReceived', 'outgoingMessageReceived', 'outgoingAPIMessageReceived'] as const;
+export const MESSAGE_WEBHOOKS = [
+  'incomingMessageReceived',
+  'outgoingMessageReceived',
+  'outgoingAPIMessageReceived',
+] as const;

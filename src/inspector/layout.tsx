@@ -60,7 +60,11 @@ export function StatusBadge(props: { target: string; status: string; attempts?: 
   );
 }
 
-export const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+export const time = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 
 /** The outcome of the button that brought the operator here (`?done=` or `?failed=`). */
 export function Outcome(props: { done?: string; failed?: string }) {

@@ -32,11 +32,16 @@ const PAGE = 50;
 
 /** A form submits empty fields for filters left blank: they mean "any", as if absent. */
 const withoutBlanks = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((query) => Object.fromEntries(Object.entries(query as Record<string, string>).filter(([, v]) => v !== '')), schema);
+  z.preprocess(
+    (query) => Object.fromEntries(Object.entries(query as Record<string, string>).filter(([, v]) => v !== '')),
+    schema,
+  );
 
 /** The events page's filters: the admin API's own query schema, without the quarantine (it has its page). */
 const EventsPageQuery = withoutBlanks(
-  EventsQuery.pick({ type: true, instance: true, chat: true, target: true, cursor: true }).extend({ status: z.enum(['dead', 'pending', 'delivered']).optional() }),
+  EventsQuery.pick({ type: true, instance: true, chat: true, target: true, cursor: true }).extend({
+    status: z.enum(['dead', 'pending', 'delivered']).optional(),
+  }),
 );
 const CursorQuery = withoutBlanks(z.object({ cursor: z.string().optional() }));
 
@@ -50,12 +55,19 @@ export function createInspector(deps: InspectorDeps): Hono {
   ui.get('/login', (c) => {
     c.header('referrer-policy', 'no-referrer');
     c.header('cache-control', 'no-store');
-    return c.html(<LoginPage next={c.req.query('next') ?? '/'} failed={c.req.query('failed') !== undefined} closed={admin.closed} />);
+    return c.html(
+      <LoginPage
+        next={c.req.query('next') ?? '/'}
+        failed={c.req.query('failed') !== undefined}
+        closed={admin.closed}
+      />,
+    );
   });
 
   ui.post('/login', async (c) => {
     const form = await c.req.parseBody();
-    const next = typeof form.next === 'string' && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/';
+    const next =
+      typeof form.next === 'string' && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/';
     const session = await admin.session(typeof form.token === 'string' ? form.token : '');
     if (!session) return c.redirect(`/login?failed=1&next=${encodeURIComponent(next)}`, 303);
     // Secure behind a TLS-terminating proxy too; a forged header only keeps the cookie off plain HTTP.
@@ -74,7 +86,13 @@ export function createInspector(deps: InspectorDeps): Hono {
       throw err;
     }
   };
-  const notFound = (c: Context, what: string) => c.html(<Layout title="Not found"><p class="notice">No {what}.</p></Layout>, 404);
+  const notFound = (c: Context, what: string) =>
+    c.html(
+      <Layout title="Not found">
+        <p class="notice">No {what}.</p>
+      </Layout>,
+      404,
+    );
 
   const pages = new Hono();
 
@@ -83,13 +101,25 @@ export function createInspector(deps: InspectorDeps): Hono {
     zValidator('query', EventsPageQuery, (result, c) => {
       if (!result.success) {
         const issue = result.error.issues[0]!;
-        return c.html(<EventsPage config={config} filters={{}} events={[]} next={null} live={false} invalid={`${issue.path.join('.')}: ${issue.message}`} />, 400);
+        return c.html(
+          <EventsPage
+            config={config}
+            filters={{}}
+            events={[]}
+            next={null}
+            live={false}
+            invalid={`${issue.path.join('.')}: ${issue.message}`}
+          />,
+          400,
+        );
       }
     }),
     async (c) => {
       const { cursor, ...filters } = c.req.valid('query');
       const page = await store.listEvents({ ...filters, limit: PAGE, cursor });
-      return c.html(<EventsPage config={config} filters={filters} events={page.items} next={page.next} live={!cursor} />);
+      return c.html(
+        <EventsPage config={config} filters={filters} events={page.items} next={page.next} live={!cursor} />,
+      );
     },
   );
 
@@ -124,7 +154,9 @@ export function createInspector(deps: InspectorDeps): Hono {
 
   pages.get('/quarantine/:id', async (c) => {
     const item = await store.getQuarantined(c.req.param('id'));
-    return item ? c.html(<QuarantinedPage item={item} {...outcome(c)} />) : notFound(c, `quarantined body ${c.req.param('id')}`);
+    return item
+      ? c.html(<QuarantinedPage item={item} {...outcome(c)} />)
+      : notFound(c, `quarantined body ${c.req.param('id')}`);
   });
 
   pages.post('/quarantine/:id/release', (c) =>

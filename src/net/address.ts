@@ -16,13 +16,17 @@ export interface Network {
 
 /** An address in text form, or null. Zone ids (`fe80::1%eth0`) and brackets are dropped; `::ffff:a.b.c.d` is IPv4. */
 export function parseIp(text: string): Ip | null {
-  const value = text.trim().replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '');
+  const value = text
+    .trim()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/%.*$/, '');
   const v4 = parseIpv4(value);
   if (v4) return { version: 4, bytes: v4 };
   const v6 = parseIpv6(value);
   if (!v6) return null;
   // IPv4-mapped (::ffff:0:0/96): the same host as its IPv4 address, for every rule here.
-  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return { version: 4, bytes: v6.slice(12) };
+  if (v6.slice(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff)
+    return { version: 4, bytes: v6.slice(12) };
   return { version: 6, bytes: v6 };
 }
 
@@ -80,7 +84,8 @@ export function parseNetwork(text: string): Network | null {
   const bits = base.bytes.length * 8;
   // A prefix written for an IPv4-mapped IPv6 address counts its IPv4 part only.
   const mappedShift = base.version === 4 && address.includes(':') ? 96 : 0;
-  const prefix = prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) - mappedShift : Number.NaN;
+  const prefix =
+    prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) - mappedShift : Number.NaN;
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) return null;
   return {
     text,
@@ -113,7 +118,11 @@ export const inAny = (ip: Ip, list: readonly Network[]) => list.some((network) =
  * and the first one that is not a trusted proxy is the caller. Hops left of it were written by
  * whoever called first and cannot be believed. Unreadable hops end the walk there.
  */
-export function callerAddress(peer: string | undefined, headers: Headers, trusted: readonly Network[]): string | undefined {
+export function callerAddress(
+  peer: string | undefined,
+  headers: Headers,
+  trusted: readonly Network[],
+): string | undefined {
   if (peer === undefined) return undefined;
   const peerIp = parseIp(peer);
   if (!peerIp || trusted.length === 0 || !inAny(peerIp, trusted)) return peer;
@@ -130,7 +139,11 @@ export function callerAddress(peer: string | undefined, headers: Headers, truste
 
 function forwardedHops(headers: Headers): string[] {
   const xff = headers.get('x-forwarded-for');
-  if (xff) return xff.split(',').map((hop) => hop.trim()).filter(Boolean);
+  if (xff)
+    return xff
+      .split(',')
+      .map((hop) => hop.trim())
+      .filter(Boolean);
   const forwarded = headers.get('forwarded');
   if (!forwarded) return [];
   // RFC 7239: `for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"`.

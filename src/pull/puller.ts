@@ -52,7 +52,10 @@ export function startPuller(deps: PullerDeps): Puller {
     try {
       const response = await deps.fetch(`${api}/${method}/${pull.apiToken}${rest}`, { method: verb, signal });
       const text = await response.text();
-      if (!response.ok) throw new Error(`${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`);
+      if (!response.ok)
+        throw new Error(
+          `${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`,
+        );
       return text.trim() === '' ? null : JSON.parse(text);
     } finally {
       signal.clear();
@@ -65,7 +68,13 @@ export function startPuller(deps: PullerDeps): Puller {
    */
   async function take(body: Record<string, unknown>, receiptId: number): Promise<void> {
     const bytes = encoder.encode(JSON.stringify(body));
-    const result = await deps.ingest({ body: bytes, receivedAt: deps.now(), contentType: 'application/json', via: 'pull', instance });
+    const result = await deps.ingest({
+      body: bytes,
+      receivedAt: deps.now(),
+      contentType: 'application/json',
+      via: 'pull',
+      instance,
+    });
     const eventId = result.status === 'accepted' || result.status === 'duplicate' ? result.event.id : undefined;
     logger.info('pull.received', { instance, receiptId, status: result.status, eventId });
     metrics?.pulled(instance);
@@ -81,10 +90,16 @@ export function startPuller(deps: PullerDeps): Puller {
     let failures = 0;
     while (!stopping.signal.aborted) {
       try {
-        const answer = await call('GET', 'receiveNotification', `?receiveTimeout=${pull.receiveTimeout}`, pull.receiveTimeout * 1000 + pollMarginMs);
+        const answer = await call(
+          'GET',
+          'receiveNotification',
+          `?receiveTimeout=${pull.receiveTimeout}`,
+          pull.receiveTimeout * 1000 + pollMarginMs,
+        );
         if (answer !== null) {
           const received = Received.safeParse(answer);
-          if (!received.success) throw new Error('receiveNotification answered something that is not {receiptId, body}');
+          if (!received.success)
+            throw new Error('receiveNotification answered something that is not {receiptId, body}');
           const { receiptId, body } = received.data;
           await take(body, receiptId);
           // Only now, with the notification stored, may Green API forget it. `false` means it was

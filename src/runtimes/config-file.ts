@@ -28,11 +28,16 @@ export function loadConfigOrExit(env: Env, dataDir: string, io: Console): Return
 /** The config from RELAY_CONFIG or ./relay.config.json; without either, demo mode and its token. Throws ConfigError. */
 export function loadConfig(env: Env, dataDir: string): { config: RelayConfig; configPath: string; demoToken?: string } {
   const configPath = env.RELAY_CONFIG ?? './relay.config.json';
-  if (existsSync(configPath)) return { config: parseConfig(readFileSync(configPath, 'utf8'), env, configPath), configPath };
+  if (existsSync(configPath))
+    return { config: parseConfig(readFileSync(configPath, 'utf8'), env, configPath), configPath };
   if (env.RELAY_CONFIG) throw new ConfigError(configPath, ['(file): not found (RELAY_CONFIG names it)']);
   // The demo token survives restarts, so the webhookUrlToken set in Green API keeps working.
   const demoToken = secretIn(dataDir, 'demo-token').value;
-  return { config: validateConfig({ instances: { '*': { token: demoToken } } }, {}, 'demo mode'), configPath, demoToken };
+  return {
+    config: validateConfig({ instances: { '*': { token: demoToken } } }, {}, 'demo mode'),
+    configPath,
+    demoToken,
+  };
 }
 
 const SAMPLE = JSON.stringify({

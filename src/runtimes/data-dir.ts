@@ -40,8 +40,15 @@ export function signInLink(url: string, token: string): string {
 }
 
 /** What the start banner says about the admin token; the link only on a terminal, never into a log collector. */
-export function signInLines(url: string, token: string, generatedFile: string | undefined, terminal: boolean): string[] {
-  const where = generatedFile ? `the admin token was generated into ${generatedFile}` : 'the admin token is admin.token from the configuration';
+export function signInLines(
+  url: string,
+  token: string,
+  generatedFile: string | undefined,
+  terminal: boolean,
+): string[] {
+  const where = generatedFile
+    ? `the admin token was generated into ${generatedFile}`
+    : 'the admin token is admin.token from the configuration';
   return terminal
     ? [`Inspector: ${signInLink(url, token)}`, `  (signs this browser in; ${where})`]
     : [`Inspector: ${url}/ (sign in with the admin token: ${where})`];

@@ -11,7 +11,15 @@
 //   ['cq', target, chat, receivedAt, id]   pending deliveries of a chat, oldest first (per-chat ordering)
 import { concatBytes } from '../bytes.ts';
 import { typeMatcher } from '../event.ts';
-import { chatKey, decodeCursor, deliveryState, encodeCursor, quarantineId, quarantineNumber, STATUS_AFTER } from './rules.ts';
+import {
+  chatKey,
+  decodeCursor,
+  deliveryState,
+  encodeCursor,
+  quarantineId,
+  quarantineNumber,
+  STATUS_AFTER,
+} from './rules.ts';
 import type {
   AttemptRecord,
   AttemptRow,
@@ -30,7 +38,10 @@ import type {
 export interface Kv {
   get<T>(key: KvKey): Promise<{ value: T | null; versionstamp: string | null }>;
   set(key: KvKey, value: unknown): Promise<unknown>;
-  list<T>(selector: KvSelector, options?: { limit?: number; reverse?: boolean }): AsyncIterable<{ key: KvKey; value: T; versionstamp: string }>;
+  list<T>(
+    selector: KvSelector,
+    options?: { limit?: number; reverse?: boolean },
+  ): AsyncIterable<{ key: KvKey; value: T; versionstamp: string }>;
   atomic(): KvAtomic;
 }
 export interface KvAtomic {
@@ -40,7 +51,8 @@ export interface KvAtomic {
   commit(): Promise<{ ok: boolean }>;
 }
 export type KvKey = readonly (string | number | bigint | boolean | symbol | Uint8Array)[];
-type KvSelector = { prefix: KvKey } | { prefix: KvKey; start: KvKey } | { prefix: KvKey; end: KvKey } | { start: KvKey; end: KvKey };
+type KvSelector =
+  { prefix: KvKey } | { prefix: KvKey; start: KvKey } | { prefix: KvKey; end: KvKey } | { start: KvKey; end: KvKey };
 
 /** What the event's key holds: its summary without the deliveries, which have keys of their own. */
 type EventRecord = Omit<EventSummary, 'deliveries'>;
@@ -88,7 +100,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     const count = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
     for (let first = 0; first < count; first += CHUNKS_PER_WRITE) {
       const op = kv.atomic();
-      for (let i = first; i < Math.min(count, first + CHUNKS_PER_WRITE); i++) op.set([prefix, id, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+      for (let i = first; i < Math.min(count, first + CHUNKS_PER_WRITE); i++)
+        op.set([prefix, id, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
       if (!(await op.commit()).ok) throw new Error('KV write failed');
     }
     return count;
@@ -107,7 +120,11 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
   }
 
   /** Reads, changes and writes back one delivery until no one else changed it in between. */
-  async function updateDelivery(eventId: string, target: string, change: (d: DeliveryRecord | null, op: KvAtomic) => DeliveryRecord | null): Promise<boolean> {
+  async function updateDelivery(
+    eventId: string,
+    target: string,
+    change: (d: DeliveryRecord | null, op: KvAtomic) => DeliveryRecord | null,
+  ): Promise<boolean> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const key = ['d', eventId, target];
       const current = await kv.get<DeliveryRecord>(key);
@@ -120,7 +137,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       if (old?.status === 'dead') op.delete(['dead', target, eventId]);
       if (old?.status === 'pending' && old.chat !== null) op.delete(['cq', target, old.chat, old.position, eventId]);
       if (next.status === 'pending') op.set(['due', target, next.nextAt, eventId], true);
-      if (next.status === 'pending' && next.chat !== null) op.set(['cq', target, next.chat, next.position, eventId], true);
+      if (next.status === 'pending' && next.chat !== null)
+        op.set(['cq', target, next.chat, next.position, eventId], true);
       if (next.leased) op.set(['leased', target, eventId], true);
       if (next.status === 'dead') op.set(['dead', target, eventId], true);
       op.set(key, next);
@@ -129,7 +147,9 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     throw new Error(`KV: delivery ${eventId} to ${target} kept changing`);
   }
 
-  async function loadEvent(id: string): Promise<{ record: EventRecord; attributes: string; data: string; body: Uint8Array } | null> {
+  async function loadEvent(
+    id: string,
+  ): Promise<{ record: EventRecord; attributes: string; data: string; body: Uint8Array } | null> {
     const { value: record } = await kv.get<EventRecord>(['e', id]);
     if (!record) return null;
     const texts = JSON.parse(decoder.decode(await readChunks('et', id))) as { attributes: string; data: string };
@@ -138,11 +158,24 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
   async function deliveriesOf(id: string): Promise<DeliveryState[]> {
     return (await collect<DeliveryRecord>({ prefix: ['d', id] })).map(({ value: d }) =>
-      deliveryState({ target: d.target, status: d.status, attempts: d.attempts, series: d.series, leased: d.leased, nextAt: d.nextAt, lastStatus: d.lastStatus, lastError: d.lastError, updatedAt: d.updatedAt }),
+      deliveryState({
+        target: d.target,
+        status: d.status,
+        attempts: d.attempts,
+        series: d.series,
+        leased: d.leased,
+        nextAt: d.nextAt,
+        lastStatus: d.lastStatus,
+        lastError: d.lastError,
+        updatedAt: d.updatedAt,
+      }),
     );
   }
 
-  const summary = async (record: EventRecord): Promise<EventSummary> => ({ ...record, deliveries: await deliveriesOf(record.id) });
+  const summary = async (record: EventRecord): Promise<EventSummary> => ({
+    ...record,
+    deliveries: await deliveriesOf(record.id),
+  });
 
   async function makeDue(record: EventRecord, target: string, now: number): Promise<boolean> {
     return updateDelivery(record.id, target, (d) => {
@@ -167,7 +200,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
   /** True when no older delivery of its chat is pending for this target. */
   async function firstOfItsChat(d: DeliveryRecord): Promise<boolean> {
     if (d.chat === null) return true;
-    for await (const { key } of kv.list({ prefix: ['cq', d.target, d.chat] }, { limit: 1 })) return key[4] === d.eventId;
+    for await (const { key } of kv.list({ prefix: ['cq', d.target, d.chat] }, { limit: 1 }))
+      return key[4] === d.eventId;
     return true;
   }
 
@@ -179,13 +213,21 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         const existing = await kv.get<EventRecord>(key);
         const seen = existing.value;
         if (seen && event.receivedAt - seen.receivedAt < options.dedupWindowMs) {
-          const counted = await kv.atomic().check({ key, versionstamp: existing.versionstamp }).set(key, { ...seen, duplicates: seen.duplicates + 1 }).commit();
+          const counted = await kv
+            .atomic()
+            .check({ key, versionstamp: existing.versionstamp })
+            .set(key, { ...seen, duplicates: seen.duplicates + 1 })
+            .commit();
           if (counted.ok) return 'duplicate';
           continue;
         }
         // The chunks first: the event exists only once the commit below names it.
         if (!stored) {
-          await writeChunks('et', event.id, encoder.encode(JSON.stringify({ attributes: event.attributes, data: event.data })));
+          await writeChunks(
+            'et',
+            event.id,
+            encoder.encode(JSON.stringify({ attributes: event.attributes, data: event.data })),
+          );
           await writeChunks('eb', event.id, event.body);
           stored = true;
         }
@@ -198,11 +240,28 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           duplicates: 0,
           preview: event.preview,
         };
-        const op = kv.atomic().check({ key, versionstamp: existing.versionstamp }).set(key, record).set(['t', event.receivedAt, event.id], true);
+        const op = kv
+          .atomic()
+          .check({ key, versionstamp: existing.versionstamp })
+          .set(key, record)
+          .set(['t', event.receivedAt, event.id], true);
         if (seen) op.delete(['t', seen.receivedAt, event.id]);
         const chat = chatKey(record.instance, record.subject);
         for (const target of event.targets) {
-          const delivery: DeliveryRecord = { eventId: event.id, target, chat, position: event.receivedAt, status: 'pending', series: 0, attempts: 0, nextAt: event.receivedAt, leased: false, lastStatus: null, lastError: null, updatedAt: event.receivedAt };
+          const delivery: DeliveryRecord = {
+            eventId: event.id,
+            target,
+            chat,
+            position: event.receivedAt,
+            status: 'pending',
+            series: 0,
+            attempts: 0,
+            nextAt: event.receivedAt,
+            leased: false,
+            lastStatus: null,
+            lastError: null,
+            updatedAt: event.receivedAt,
+          };
           op.set(['d', event.id, target], delivery).set(['due', target, event.receivedAt, event.id], true);
           if (chat !== null) op.set(['cq', target, chat, event.receivedAt, event.id], true);
         }
@@ -214,7 +273,15 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     async quarantine(q) {
       const n = q.receivedAt * 1000 + (quarantineCounter++ % 1000);
       await writeChunks('qb', n, q.body);
-      const record: QuarantineRecord = { n, receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.body.byteLength, releasedAs: null };
+      const record: QuarantineRecord = {
+        n,
+        receivedAt: q.receivedAt,
+        reason: q.reason,
+        instance: q.instance,
+        contentType: q.contentType,
+        bytes: q.body.byteLength,
+        releasedAs: null,
+      };
       await kv.set(['q', n], record);
       return quarantineId(n);
     },
@@ -239,7 +306,15 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           const event = won ? await loadEvent(eventId) : null;
           // A KV delivery is named by its event and target; that is its handle too.
           if (event) {
-            claimed.push({ ref: JSON.stringify([eventId, target]), eventId, target, attempt, attributes: event.attributes, data: event.data, body: event.body });
+            claimed.push({
+              ref: JSON.stringify([eventId, target]),
+              eventId,
+              target,
+              attempt,
+              attributes: event.attributes,
+              data: event.data,
+              body: event.body,
+            });
             taken++;
           }
         }
@@ -254,9 +329,27 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       await updateDelivery(eventId, target, (d) => {
         if (!d) return null;
         series = d.series;
-        return { ...d, status: STATUS_AFTER[a.outcome], attempts: a.attempt, nextAt: a.nextAt ?? settledAt, leased: false, lastStatus: a.statusCode, lastError: a.error, updatedAt: settledAt };
+        return {
+          ...d,
+          status: STATUS_AFTER[a.outcome],
+          attempts: a.attempt,
+          nextAt: a.nextAt ?? settledAt,
+          leased: false,
+          lastStatus: a.statusCode,
+          lastError: a.error,
+          updatedAt: settledAt,
+        };
       });
-      const row: AttemptRow = { target, series, attempt: a.attempt, startedAt: a.startedAt, latencyMs: a.latencyMs, statusCode: a.statusCode, error: a.error, outcome: a.outcome };
+      const row: AttemptRow = {
+        target,
+        series,
+        attempt: a.attempt,
+        startedAt: a.startedAt,
+        latencyMs: a.latencyMs,
+        statusCode: a.statusCode,
+        error: a.error,
+        outcome: a.outcome,
+      };
       await kv.set(['a', eventId, a.startedAt, `${target}.${series}.${a.attempt}`], row);
     },
 
@@ -264,7 +357,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       let released = 0;
       for (const { key } of await collect({ prefix: ['leased'] })) {
         const [, target, eventId] = key as [string, string, string];
-        if (await updateDelivery(eventId, target, (d) => (d?.leased ? { ...d, leased: false, nextAt: now } : null))) released++;
+        if (await updateDelivery(eventId, target, (d) => (d?.leased ? { ...d, leased: false, nextAt: now } : null)))
+          released++;
       }
       return released;
     },
@@ -286,7 +380,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         const id = key[2] as string;
         const deliveries = await collect<DeliveryRecord>({ prefix: ['d', id] });
         if (deliveries.some((d) => d.value.status !== 'delivered')) continue;
-        for (const prefix of ['et', 'eb', 'd', 'a']) for (const entry of await collect({ prefix: [prefix, id] })) await kv.atomic().delete(entry.key).commit();
+        for (const prefix of ['et', 'eb', 'd', 'a'])
+          for (const entry of await collect({ prefix: [prefix, id] })) await kv.atomic().delete(entry.key).commit();
         await kv.atomic().delete(['e', id]).delete(key).commit();
         pruned++;
       }
@@ -299,7 +394,11 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
     async listEvents(query) {
       const cursor = query.cursor ? decodeCursor(query.cursor) : null;
-      const end: KvKey = cursor ? ['t', cursor.receivedAt, cursor.id] : query.until !== undefined ? ['t', query.until] : ['t', Number.MAX_SAFE_INTEGER];
+      const end: KvKey = cursor
+        ? ['t', cursor.receivedAt, cursor.id]
+        : query.until !== undefined
+          ? ['t', query.until]
+          : ['t', Number.MAX_SAFE_INTEGER];
       const start: KvKey = query.since !== undefined ? ['t', query.since] : ['t'];
       const typeMatches = query.type ? typeMatcher(query.type) : null;
       const items: EventSummary[] = [];
@@ -313,7 +412,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         const event = await summary(record);
         const relevant = query.target ? event.deliveries.filter((d) => d.target === query.target) : event.deliveries;
         if (query.target && relevant.length === 0) continue;
-        if (query.status === 'delivered' && (relevant.length === 0 || relevant.some((d) => d.status !== 'delivered'))) continue;
+        if (query.status === 'delivered' && (relevant.length === 0 || relevant.some((d) => d.status !== 'delivered')))
+          continue;
         if (query.status && query.status !== 'delivered' && !relevant.some((d) => d.status === query.status)) continue;
         if (items.length === query.limit) {
           more = true;
@@ -329,7 +429,13 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       const event = await loadEvent(id);
       if (!event) return null;
       const attempts = (await collect<AttemptRow>({ prefix: ['a', id] })).map((entry) => entry.value);
-      return { ...(await summary(event.record)), attributes: event.attributes, data: event.data, body: event.body, attempts } satisfies EventDetail;
+      return {
+        ...(await summary(event.record)),
+        attributes: event.attributes,
+        data: event.data,
+        body: event.body,
+        attempts,
+      } satisfies EventDetail;
     },
 
     async replay(eventId, targets, now) {
@@ -351,7 +457,10 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
     async listQuarantine(limit, cursor) {
       const after = cursor ? decodeCursor(cursor) : null;
-      const entries = await collect<QuarantineRecord>(after ? { start: ['q'], end: ['q', Number(after.id)] } : { prefix: ['q'] }, { reverse: true, limit: limit + 1 });
+      const entries = await collect<QuarantineRecord>(
+        after ? { start: ['q'], end: ['q', Number(after.id)] } : { prefix: ['q'] },
+        { reverse: true, limit: limit + 1 },
+      );
       const page = entries.slice(0, limit).map(({ value }) => quarantineSummary(value));
       const last = entries[limit - 1]?.value;
       return { items: page, next: entries.length > limit && last ? encodeCursor(last.receivedAt, last.n) : null };
@@ -375,7 +484,20 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
       const stats = new Map<string, TargetStats>();
       const of = (target: string) => {
         let s = stats.get(target);
-        if (!s) stats.set(target, (s = { target, pending: 0, dead: 0, delivered: 0, attempts: 0, succeeded: 0, lastError: null, lastErrorAt: null }));
+        if (!s)
+          stats.set(
+            target,
+            (s = {
+              target,
+              pending: 0,
+              dead: 0,
+              delivered: 0,
+              attempts: 0,
+              succeeded: 0,
+              lastError: null,
+              lastErrorAt: null,
+            }),
+          );
         return s;
       };
       for await (const { value: d } of kv.list<DeliveryRecord>({ prefix: ['d'] })) of(d.target)[d.status]++;
@@ -385,7 +507,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           s.attempts++;
           if (a.outcome === 'delivered') s.succeeded++;
         }
-        if (a.error && a.startedAt >= (s.lastErrorAt ?? 0)) Object.assign(s, { lastError: a.error, lastErrorAt: a.startedAt });
+        if (a.error && a.startedAt >= (s.lastErrorAt ?? 0))
+          Object.assign(s, { lastError: a.error, lastErrorAt: a.startedAt });
       }
       return [...stats.values()].sort((a, b) => a.target.localeCompare(b.target));
     },
@@ -393,5 +516,13 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 }
 
 function quarantineSummary(q: QuarantineRecord): QuarantineSummary {
-  return { id: quarantineId(q.n), receivedAt: q.receivedAt, reason: q.reason, instance: q.instance, contentType: q.contentType, bytes: q.bytes, releasedAs: q.releasedAs };
+  return {
+    id: quarantineId(q.n),
+    receivedAt: q.receivedAt,
+    reason: q.reason,
+    instance: q.instance,
+    contentType: q.contentType,
+    bytes: q.bytes,
+    releasedAs: q.releasedAs,
+  };
 }

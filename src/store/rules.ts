@@ -32,7 +32,11 @@ export function chatKey(instance: string, subject: string | null): string | null
 }
 
 /** What a delivery becomes after an attempt with this outcome. */
-export const STATUS_AFTER: Record<AttemptRecord['outcome'], DeliveryStatus> = { delivered: 'delivered', retry: 'pending', dead: 'dead' };
+export const STATUS_AFTER: Record<AttemptRecord['outcome'], DeliveryStatus> = {
+  delivered: 'delivered',
+  retry: 'pending',
+  dead: 'dead',
+};
 
 /** A stored delivery as operators see it: `nextAt` only while it is pending. */
 export function deliveryState(d: Omit<DeliveryState, 'nextAt'> & { nextAt: number }): DeliveryState {
@@ -50,7 +54,8 @@ export function mergeTargetStats(lists: readonly TargetStats[][]): TargetStats[]
         continue;
       }
       for (const key of ['pending', 'dead', 'delivered', 'attempts', 'succeeded'] as const) sum[key] += t[key];
-      if ((t.lastErrorAt ?? 0) > (sum.lastErrorAt ?? 0)) Object.assign(sum, { lastError: t.lastError, lastErrorAt: t.lastErrorAt });
+      if ((t.lastErrorAt ?? 0) > (sum.lastErrorAt ?? 0))
+        Object.assign(sum, { lastError: t.lastError, lastErrorAt: t.lastErrorAt });
     }
   }
   return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));

@@ -3,7 +3,14 @@
 // answer path.
 import { chatKey, decodeCursor, deliveryState, encodeCursor, quarantineId, quarantineNumber } from './rules.ts';
 import type { SqlDriver, SqlValue } from './sql-driver.ts';
-import type { AttemptRow, DeliveryState, DeliveryStatus, EventSummary, OperatorStore, QuarantineSummary } from './store.ts';
+import type {
+  AttemptRow,
+  DeliveryState,
+  DeliveryStatus,
+  EventSummary,
+  OperatorStore,
+  QuarantineSummary,
+} from './store.ts';
 
 interface EventRow {
   id: string;
@@ -100,23 +107,25 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       const where: string[] = [];
       const params: SqlValue[] = [];
       if (query.type?.endsWith('.*')) {
-        where.push("substr(e.type, 1, length(?)) = ?");
+        where.push('substr(e.type, 1, length(?)) = ?');
         const prefix = query.type.slice(0, -1);
         params.push(prefix, prefix);
       } else if (query.type) {
         where.push('e.type = ?');
         params.push(query.type);
       }
-      if (query.instance) where.push('e.instance = ?'), params.push(query.instance);
-      if (query.chat) where.push('e.subject = ?'), params.push(query.chat);
-      if (query.since !== undefined) where.push('e.received_at >= ?'), params.push(query.since);
-      if (query.until !== undefined) where.push('e.received_at < ?'), params.push(query.until);
+      if (query.instance) (where.push('e.instance = ?'), params.push(query.instance));
+      if (query.chat) (where.push('e.subject = ?'), params.push(query.chat));
+      if (query.since !== undefined) (where.push('e.received_at >= ?'), params.push(query.since));
+      if (query.until !== undefined) (where.push('e.received_at < ?'), params.push(query.until));
 
       const ofTarget = query.target ? ' AND d.target = ?' : '';
       const targetParam = query.target ? [query.target] : [];
       if (query.status === 'delivered') {
         where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id${ofTarget})`);
-        where.push(`NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered'${ofTarget})`);
+        where.push(
+          `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered'${ofTarget})`,
+        );
         params.push(...targetParam, ...targetParam);
       } else if (query.status) {
         where.push(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status = ?${ofTarget})`);
@@ -186,7 +195,10 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
 
     async replay(eventId, targets, now) {
       return db.transaction(() => {
-        const [event] = db.all<{ instance: string; subject: string | null }>('SELECT instance, subject FROM events WHERE id = ?', [eventId]);
+        const [event] = db.all<{ instance: string; subject: string | null }>(
+          'SELECT instance, subject FROM events WHERE id = ?',
+          [eventId],
+        );
         if (!event) return 0;
         let count = 0;
         for (const target of targets) {
@@ -195,15 +207,13 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
             count += made;
             continue;
           }
-          const exists = db.all('SELECT 1 FROM deliveries WHERE event_id = ? AND target = ?', [eventId, target]).length > 0;
+          const exists =
+            db.all('SELECT 1 FROM deliveries WHERE event_id = ? AND target = ?', [eventId, target]).length > 0;
           if (!exists) {
-            count += db.run(`INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)`, [
-              eventId,
-              target,
-              chatKey(event.instance, event.subject),
-              now,
-              now,
-            ]);
+            count += db.run(
+              `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)`,
+              [eventId, target, chatKey(event.instance, event.subject), now, now],
+            );
           }
         }
         return count;
@@ -256,7 +266,8 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       );
       const names = new Set([...counts, ...attempts, ...errors].map((row) => row.target));
       return [...names].sort().map((target) => {
-        const count = (status: DeliveryStatus) => counts.find((c) => c.target === target && c.status === status)?.n ?? 0;
+        const count = (status: DeliveryStatus) =>
+          counts.find((c) => c.target === target && c.status === status)?.n ?? 0;
         const window = attempts.find((a) => a.target === target);
         const error = errors.find((e) => e.target === target);
         return {

@@ -81,11 +81,19 @@ function migrate(db: SqlDriver): void {
   const columns = db.all<{ name: string }>('PRAGMA table_info(events)');
   if (columns.some((c) => c.name === 'preview')) return;
   db.exec('ALTER TABLE events ADD COLUMN preview TEXT');
-  const rows = db.all<{ id: string; kind: string | null; text: string | null; status: string | null; state: string | null }>(
+  const rows = db.all<{
+    id: string;
+    kind: string | null;
+    text: string | null;
+    status: string | null;
+    state: string | null;
+  }>(
     `SELECT id, json_extract(data, '$.message.kind') AS kind, json_extract(data, '$.message.text') AS text,
        json_extract(data, '$.status.value') AS status, json_extract(data, '$.state') AS state FROM events`,
   );
-  db.transaction(() => rows.forEach((row) => db.run('UPDATE events SET preview = ? WHERE id = ?', [preview(row), row.id])));
+  db.transaction(() =>
+    rows.forEach((row) => db.run('UPDATE events SET preview = ? WHERE id = ?', [preview(row), row.id])),
+  );
 }
 
 export interface SqlStoreOptions {
@@ -106,7 +114,10 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   function ingestOne(event: NewEvent): 'accepted' | 'duplicate' {
     const [seen] = db.all<{ received_at: number }>('SELECT received_at FROM events WHERE id = ?', [event.id]);
     if (seen && event.receivedAt - seen.received_at < options.dedupWindowMs) {
-      db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [event.receivedAt, event.id]);
+      db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [
+        event.receivedAt,
+        event.id,
+      ]);
       return 'duplicate';
     }
     // Seen before the window began (only possible when retention outlasts it): a new occurrence.
@@ -115,13 +126,30 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, preview = excluded.preview, attributes = excluded.attributes,
          data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
-      [event.id, event.instance, event.type, event.subject, event.receivedAt, event.preview, event.attributes, event.data, event.body, event.receivedAt],
+      [
+        event.id,
+        event.instance,
+        event.type,
+        event.subject,
+        event.receivedAt,
+        event.preview,
+        event.attributes,
+        event.data,
+        event.body,
+        event.receivedAt,
+      ],
     );
     if (event.targets.length > 0) {
       db.run(
         `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
          SELECT ?, value, ?, 'pending', ?, ? FROM json_each(?)`,
-        [event.id, chatKey(event.instance, event.subject), event.receivedAt, event.receivedAt, JSON.stringify(event.targets)],
+        [
+          event.id,
+          chatKey(event.instance, event.subject),
+          event.receivedAt,
+          event.receivedAt,
+          JSON.stringify(event.targets),
+        ],
       );
     }
     return 'accepted';
@@ -150,7 +178,14 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         ? `AND (d.chat IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
              WHERE p.target = d.target AND p.chat = d.chat AND p.status = 'pending' AND p.id < d.id))`
         : '';
-      const rows = db.all<{ id: number; event_id: string; attempts: number; attributes: string; data: string; body: Uint8Array }>(
+      const rows = db.all<{
+        id: number;
+        event_id: string;
+        attempts: number;
+        attributes: string;
+        data: string;
+        body: Uint8Array;
+      }>(
         `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
          FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${inOrder}
@@ -162,24 +197,25 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         now + leaseMs,
         JSON.stringify(rows.map((row) => row.id)),
       ]);
-      return rows.map(
-        (row): ClaimedDelivery => ({
-          ref: String(row.id),
-          eventId: row.event_id,
-          target,
-          attempt: row.attempts + 1,
-          attributes: row.attributes,
-          data: row.data,
-          body: row.body,
-        }),
-      );
+      return rows.map((row): ClaimedDelivery => ({
+        ref: String(row.id),
+        eventId: row.event_id,
+        target,
+        attempt: row.attempts + 1,
+        attributes: row.attributes,
+        data: row.data,
+        body: row.body,
+      }));
     });
   }
 
   // Group commit (see batch.ts): the ingests, attempt records and claims of one event-loop turn
   // share one transaction, so one wait for the disk. A failed commit fails every write of its
   // batch, none half-done.
-  const write = createBatcher((jobs: (() => unknown)[]) => db.transaction(() => jobs.map((job) => job())), options.defer);
+  const write = createBatcher(
+    (jobs: (() => unknown)[]) => db.transaction(() => jobs.map((job) => job())),
+    options.defer,
+  );
   const inBatch = <T>(job: () => T) => write(job) as Promise<T>;
 
   return {
@@ -222,7 +258,10 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
           );
           if (ids.length === 0) return 0;
           const list = JSON.stringify(ids.map((row) => row.id));
-          db.run('DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))', [list]);
+          db.run(
+            'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))',
+            [list],
+          );
           db.run('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
           return db.run('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))', [list]);
         });

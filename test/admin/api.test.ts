@@ -32,7 +32,10 @@ async function setUp(targets: { name: string; respond?: Responder; types?: strin
 const api = (relay: TestRelay, path: string, init: RequestInit & { token?: string | null } = {}) =>
   fetch(`${relay.url}${path}`, {
     ...init,
-    headers: { ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? ADMIN}` }), ...(init.headers as object) },
+    headers: {
+      ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? ADMIN}` }),
+      ...(init.headers as object),
+    },
   });
 const json = async (response: Response) => {
   expect(response.status, await response.clone().text()).toBe(200);
@@ -44,7 +47,8 @@ const message = (idMessage: string, chatId = '79001234568@c.us', idInstance = 12
   instanceData: { idInstance, wid: '11001234567@c.us', typeInstance: 'whatsapp' },
   senderData: { chatId, sender: chatId, senderName: 'Test' },
 });
-const settled = (relay: TestRelay) => expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
+const settled = (relay: TestRelay) =>
+  expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
 
 describe('auth', () => {
   it('answers 401 without the admin token, 200 with it, on the API and /metrics', async () => {
@@ -75,7 +79,13 @@ describe('auth', () => {
     const store = createSqlStore(openBetterSqlite(`${dir}/relay.db`), { dedupWindowMs: 1, retentionMs: 1 });
     const silent = { info() {}, warn() {}, error() {} };
     const how = 'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN`';
-    const app = createRelay({ config, store, logger: silent, peerAddress: () => '127.0.0.1', adminClosedReason: how }).app;
+    const app = createRelay({
+      config,
+      store,
+      logger: silent,
+      peerAddress: () => '127.0.0.1',
+      adminClosedReason: how,
+    }).app;
     for (const path of ['/api/events', '/metrics']) {
       const response = await app.request(path, { headers: { authorization: 'Bearer anything' } });
       expect(response.status).toBe(401);
@@ -119,7 +129,10 @@ describe('listing', () => {
     await relay.post('not json');
     await settled(relay);
 
-    const ids = async (query: string) => (await json(await api(relay, `/api/events?${query}`))).items.map((e: any) => e.type + ':' + (e.subject ?? e.reason));
+    const ids = async (query: string) =>
+      (await json(await api(relay, `/api/events?${query}`))).items.map(
+        (e: any) => e.type + ':' + (e.subject ?? e.reason),
+      );
     expect(await ids('')).toHaveLength(4);
     expect(await ids('status=dead')).toHaveLength(3);
     expect(await ids('status=delivered')).toEqual(['com.green-api.message.status:71231234567@c.us']);
@@ -173,14 +186,20 @@ describe('replay', () => {
     const { id } = await (await relay.post(message('R1'))).json();
     await sinks.crm!.waitFor(1);
     await settled(relay);
-    expect(await json(await api(relay, `/api/events/${id}/replay?target=crm`, { method: 'POST' }))).toEqual({ replayed: 1 });
+    expect(await json(await api(relay, `/api/events/${id}/replay?target=crm`, { method: 'POST' }))).toEqual({
+      replayed: 1,
+    });
     const [first, second] = await sinks.crm!.waitFor(2);
     expect(second!.headers['webhook-id']).toBe(id);
     expect(second!.body.equals(first!.body)).toBe(true);
     await settled(relay);
     expect(sinks.bot!.requests).toHaveLength(1);
     const event = await json(await api(relay, `/api/events/${id}`));
-    expect(event.deliveries.find((d: any) => d.target === 'crm')).toMatchObject({ series: 1, attempts: 1, status: 'delivered' });
+    expect(event.deliveries.find((d: any) => d.target === 'crm')).toMatchObject({
+      series: 1,
+      attempts: 1,
+      status: 'delivered',
+    });
     expect(event.attempts.filter((a: any) => a.target === 'crm').map((a: any) => a.series)).toEqual([0, 1]);
 
     expect(await json(await api(relay, `/api/events/${id}/replay`, { method: 'POST' }))).toEqual({ replayed: 2 });
@@ -198,8 +217,14 @@ describe('replay', () => {
     await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'dead'").length).toBe(6);
     healthy = true;
     expect(await json(await api(relay, '/api/targets/a/replay-dead', { method: 'POST' }))).toEqual({ replayed: 3 });
-    await expect.poll(() => relay.query("SELECT target FROM deliveries WHERE status = 'delivered'")).toEqual([{ target: 'a' }, { target: 'a' }, { target: 'a' }]);
-    expect(relay.query("SELECT target FROM deliveries WHERE status = 'dead'")).toEqual([{ target: 'b' }, { target: 'b' }, { target: 'b' }]);
+    await expect
+      .poll(() => relay.query("SELECT target FROM deliveries WHERE status = 'delivered'"))
+      .toEqual([{ target: 'a' }, { target: 'a' }, { target: 'a' }]);
+    expect(relay.query("SELECT target FROM deliveries WHERE status = 'dead'")).toEqual([
+      { target: 'b' },
+      { target: 'b' },
+      { target: 'b' },
+    ]);
     expect(sinks.b!.requests).toHaveLength(6); // two attempts each, none since
     expect((await api(relay, '/api/targets/zzz/replay-dead', { method: 'POST' })).status).toBe(404);
   });
@@ -211,7 +236,9 @@ describe('quarantine release', () => {
     const broken = JSON.stringify(text).replace('"typeWebhook"', '"typeWebHook"');
     const { id } = await (await relay.post(broken)).json();
     expect((await api(relay, `/api/quarantine/${id}/release`, { method: 'POST' })).status).toBe(422); // still broken as stored
-    const released = await json(await api(relay, `/api/quarantine/${id}/release`, { method: 'POST', body: JSON.stringify(text) }));
+    const released = await json(
+      await api(relay, `/api/quarantine/${id}/release`, { method: 'POST', body: JSON.stringify(text) }),
+    );
     expect(released.status).toBe('accepted');
     const [delivered] = await sinks.crm!.waitFor(1);
     expect(delivered!.headers['webhook-id']).toBe(released.id);
@@ -227,13 +254,25 @@ describe('openapi', () => {
     const doc = await json(await api(relay, '/api/openapi.json'));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([...new Set(OPERATIONS.map((op) => op.path))].sort());
-    expect(doc.paths['/api/events'].get.parameters.map((p: any) => p.name)).toEqual(['status', 'type', 'instance', 'chat', 'target', 'since', 'until', 'limit', 'cursor']);
+    expect(doc.paths['/api/events'].get.parameters.map((p: any) => p.name)).toEqual([
+      'status',
+      'type',
+      'instance',
+      'chat',
+      'target',
+      'since',
+      'until',
+      'limit',
+      'cursor',
+    ]);
     for (const op of OPERATIONS) {
       const path = op.path.replace('{id}', 'missing').replace('{name}', 'crm');
       const response = await api(relay, path, { method: op.method.toUpperCase() });
       const body = await response.json();
       // Either an answer or the error shape for the made-up id: never "no such route".
-      expect(response.status === 200 || body.error?.message !== `no route for ${op.method.toUpperCase()} ${path}`).toBe(true);
+      expect(response.status === 200 || body.error?.message !== `no route for ${op.method.toUpperCase()} ${path}`).toBe(
+        true,
+      );
       expect(response.status).not.toBe(405);
     }
   });

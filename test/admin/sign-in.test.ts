@@ -39,7 +39,9 @@ describe('the generated admin token', () => {
     const token = readFileSync(file, 'utf8').trim();
     expect(statSync(file).mode & 0o777).toBe(0o600);
     // The banner comes just after the relay.started line that spawnRelay waits for.
-    await expect.poll(() => first.output()).toContain(`sign in with the admin token: the admin token was generated into ${file}`);
+    await expect
+      .poll(() => first.output())
+      .toContain(`sign in with the admin token: the admin token was generated into ${file}`);
     expect(first.output()).not.toContain(token);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -47,7 +49,9 @@ describe('the generated admin token', () => {
     const second = await start();
     expect(readFileSync(file, 'utf8').trim()).toBe(token);
     expect((await fetch(`${second.url}/api/events`)).status).toBe(401);
-    expect((await fetch(`${second.url}/api/events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${second.url}/api/events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
     expect(second.output()).not.toContain(token);
   });
 
@@ -79,11 +83,17 @@ describe('the generated admin token', () => {
     await page.goto(`${relay.url}/targets`);
     await page.getByText('No targets are configured').waitFor();
     expect((await page.request.get(`${relay.url}/api/events`)).status()).toBe(200);
-    expect((await fetch(`${relay.url}/api/events`, { headers: { cookie: `green_relay_session=${token}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${relay.url}/api/events`, { headers: { cookie: `green_relay_session=${token}` } })).status,
+    ).toBe(401);
   });
 
   it('prints the sign-in link on a terminal only', () => {
-    expect(signInLines('http://localhost:8787', 'secret-x', '/data/admin-token', true)[0]).toBe('Inspector: http://localhost:8787/login#token=secret-x');
-    expect(signInLines('http://localhost:8787', 'secret-x', '/data/admin-token', false).join('\n')).not.toContain('secret-x');
+    expect(signInLines('http://localhost:8787', 'secret-x', '/data/admin-token', true)[0]).toBe(
+      'Inspector: http://localhost:8787/login#token=secret-x',
+    );
+    expect(signInLines('http://localhost:8787', 'secret-x', '/data/admin-token', false).join('\n')).not.toContain(
+      'secret-x',
+    );
   });
 });

@@ -76,13 +76,24 @@ export interface BehaviourCase {
 let unique = 0;
 /** A text message of its own (its own idMessage), optionally for another instance. */
 function message(idInstance = 1234): Record<string, unknown> & { timestamp: number } {
-  return { ...(fixture('incomingMessageReceived.textMessage.json').json as { timestamp: number }), idMessage: `BEHAVIOUR${Date.now()}${unique++}`, instanceData: { idInstance, wid: '1@c.us', typeInstance: 'whatsapp' } };
+  return {
+    ...(fixture('incomingMessageReceived.textMessage.json').json as { timestamp: number }),
+    idMessage: `BEHAVIOUR${Date.now()}${unique++}`,
+    instanceData: { idInstance, wid: '1@c.us', typeInstance: 'whatsapp' },
+  };
 }
 
-async function post(ctx: BehaviourContext, body: string | Uint8Array | object, token: string | null = TOKEN): Promise<{ status: number; json: any }> {
+async function post(
+  ctx: BehaviourContext,
+  body: string | Uint8Array | object,
+  token: string | null = TOKEN,
+): Promise<{ status: number; json: any }> {
   const response = await fetch(`${ctx.url}/webhook`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json; charset=utf-8', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
   });
   return { status: response.status, json: await response.json() };
@@ -95,7 +106,11 @@ async function api(ctx: BehaviourContext, path: string, method = 'GET'): Promise
 }
 
 /** Polls `probe` until it gives something truthy, and returns that. */
-async function until<T>(what: string, probe: () => T | false | null | undefined | Promise<T | false | null | undefined>, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | false | null | undefined | Promise<T | false | null | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -105,8 +120,10 @@ async function until<T>(what: string, probe: () => T | false | null | undefined 
   }
 }
 
-const at = (ctx: BehaviourContext, target: string, id: string) => ctx.requests.filter((r) => r.path === `/${target}` && r.headers['webhook-id'] === id);
-const delivery = async (ctx: BehaviourContext, id: string, target: string) => (await api(ctx, `/events/${id}`)).deliveries.find((d: any) => d.target === target);
+const at = (ctx: BehaviourContext, target: string, id: string) =>
+  ctx.requests.filter((r) => r.path === `/${target}` && r.headers['webhook-id'] === id);
+const delivery = async (ctx: BehaviourContext, id: string, target: string) =>
+  (await api(ctx, `/events/${id}`)).deliveries.find((d: any) => d.target === target);
 
 // ---- the cases -----------------------------------------------------------------------------------
 
@@ -117,8 +134,12 @@ export const BEHAVIOUR: BehaviourCase[] = [
       const withToken = { authorization: `Bearer ${ADMIN}` };
       for (const base of [ctx.url, ctx.proxy]) {
         const where = base === ctx.url ? 'direct' : 'proxied';
-        const doc = (await (await fetch(`${base}/api/openapi.json`, { headers: withToken })).json()) as { paths: Record<string, Record<string, unknown>> };
-        const posts = Object.entries(doc.paths).filter(([, ops]) => 'post' in ops).map(([path]) => path.replace(/\{[^}]+\}/g, 'nope'));
+        const doc = (await (await fetch(`${base}/api/openapi.json`, { headers: withToken })).json()) as {
+          paths: Record<string, Record<string, unknown>>;
+        };
+        const posts = Object.entries(doc.paths)
+          .filter(([, ops]) => 'post' in ops)
+          .map(([path]) => path.replace(/\{[^}]+\}/g, 'nope'));
         assert.ok(posts.length >= 3, 'the API documents its POST routes');
         for (const path of ['/api/events', '/api/stream', '/metrics', '/api/openapi.json', ...posts]) {
           const method = posts.includes(path) ? 'POST' : 'GET';
@@ -144,7 +165,10 @@ export const BEHAVIOUR: BehaviourCase[] = [
     async run(ctx) {
       const files = loadFixtures().map((f, i) => {
         // Many examples share an idMessage; each is made its own message.
-        const json = typeof f.json.idMessage === 'string' ? { ...f.json, idMessage: `${f.json.idMessage}-${Date.now()}-${i}` } : f.json;
+        const json =
+          typeof f.json.idMessage === 'string'
+            ? { ...f.json, idMessage: `${f.json.idMessage}-${Date.now()}-${i}` }
+            : f.json;
         return { name: f.name, json, bytes: Buffer.from(JSON.stringify(json)) };
       });
       const ids: string[] = [];
@@ -154,12 +178,19 @@ export const BEHAVIOUR: BehaviourCase[] = [
         assert.equal(answer.json.status, 'accepted', file.name);
         ids.push(answer.json.id);
       }
-      await until('every fixture in every format', () => ids.every((id) => ['ce', 'binary', 'raw'].every((t) => at(ctx, t, id).length > 0)), 60_000);
+      await until(
+        'every fixture in every format',
+        () => ids.every((id) => ['ce', 'binary', 'raw'].every((t) => at(ctx, t, id).length > 0)),
+        60_000,
+      );
       files.forEach((file, i) => {
         const [type, subject, kind, text] = EXPECTED[file.name]!;
         for (const target of ['ce', 'binary']) {
           const request = at(ctx, target, ids[i]!)[0]!;
-          const event = HTTP.toEvent({ headers: request.headers as Record<string, string>, body: request.body.toString() }) as any;
+          const event = HTTP.toEvent({
+            headers: request.headers as Record<string, string>,
+            body: request.body.toString(),
+          }) as any;
           assert.equal(event.id, ids[i], file.name);
           assert.equal(event.type, type, file.name);
           assert.equal(event.subject, subject, file.name);
@@ -201,7 +232,7 @@ export const BEHAVIOUR: BehaviourCase[] = [
     },
   },
   {
-    name: 'refuses no token, a wrong token and another instance\'s token with 401, and too large a body with 413',
+    name: "refuses no token, a wrong token and another instance's token with 401, and too large a body with 413",
     async run(ctx) {
       for (const [body, token] of [
         [message(), null],
@@ -214,7 +245,10 @@ export const BEHAVIOUR: BehaviourCase[] = [
         assert.equal(answer.json.error.code, 'unauthorized');
       }
       assert.equal((await post(ctx, message(Number(OTHER_INSTANCE)), OTHER_TOKEN)).status, 200);
-      const big = { ...message(), messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'x'.repeat(70_000) } } };
+      const big = {
+        ...message(),
+        messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'x'.repeat(70_000) } },
+      };
       const tooLarge = await post(ctx, big);
       assert.equal(tooLarge.status, 413);
       assert.equal(tooLarge.json.error.code, 'payload_too_large');
@@ -223,9 +257,16 @@ export const BEHAVIOUR: BehaviourCase[] = [
   {
     name: 'accepts unknown notification types as com.green-api.other',
     async run(ctx) {
-      const answer = await post(ctx, { typeWebhook: 'somethingNew', instanceData: { idInstance: 1234 }, timestamp: Date.now() });
+      const answer = await post(ctx, {
+        typeWebhook: 'somethingNew',
+        instanceData: { idInstance: 1234 },
+        timestamp: Date.now(),
+      });
       assert.equal(answer.json.status, 'accepted');
-      const [request] = await until('the delivery', () => at(ctx, 'ce', answer.json.id).length > 0 && at(ctx, 'ce', answer.json.id));
+      const [request] = await until(
+        'the delivery',
+        () => at(ctx, 'ce', answer.json.id).length > 0 && at(ctx, 'ce', answer.json.id),
+      );
       assert.equal(JSON.parse(request!.body.toString()).type, 'com.green-api.other');
     },
   },
@@ -233,16 +274,27 @@ export const BEHAVIOUR: BehaviourCase[] = [
     name: 'retries a target that answered 500, and delivers',
     async run(ctx) {
       const { json } = await post(ctx, message());
-      const state = await until('flaky delivered', async () => (await delivery(ctx, json.id, 'flaky'))?.status === 'delivered' && delivery(ctx, json.id, 'flaky'));
+      const state = await until(
+        'flaky delivered',
+        async () => (await delivery(ctx, json.id, 'flaky'))?.status === 'delivered' && delivery(ctx, json.id, 'flaky'),
+      );
       assert.equal(state.attempts, 2);
-      assert.deepEqual((await api(ctx, `/events/${json.id}`)).attempts.filter((a: any) => a.target === 'flaky').map((a: any) => a.statusCode), [500, 200]);
+      assert.deepEqual(
+        (await api(ctx, `/events/${json.id}`)).attempts
+          .filter((a: any) => a.target === 'flaky')
+          .map((a: any) => a.statusCode),
+        [500, 200],
+      );
     },
   },
   {
     name: 'waits as long as Retry-After asks',
     async run(ctx) {
       const { json } = await post(ctx, message());
-      const [first, second] = await until('two attempts', () => at(ctx, 'later', json.id).length >= 2 && at(ctx, 'later', json.id));
+      const [first, second] = await until(
+        'two attempts',
+        () => at(ctx, 'later', json.id).length >= 2 && at(ctx, 'later', json.id),
+      );
       assert.ok(second!.at - first!.at >= 950, `${second!.at - first!.at} ms`);
     },
   },
@@ -265,7 +317,10 @@ export const BEHAVIOUR: BehaviourCase[] = [
       await until('ce delivered', async () => (await delivery(ctx, json.id, 'ce'))?.status === 'delivered');
       assert.deepEqual(await api(ctx, `/events/${json.id}/replay?target=ce`, 'POST'), { replayed: 1 });
       await until('a second delivery', () => at(ctx, 'ce', json.id).length === 2);
-      const state = await until('replay recorded', async () => (await delivery(ctx, json.id, 'ce'))?.series === 1 && delivery(ctx, json.id, 'ce'));
+      const state = await until(
+        'replay recorded',
+        async () => (await delivery(ctx, json.id, 'ce'))?.series === 1 && delivery(ctx, json.id, 'ce'),
+      );
       assert.equal(state.status, 'delivered');
     },
   },
@@ -273,7 +328,10 @@ export const BEHAVIOUR: BehaviourCase[] = [
     name: 'signs with Standard Webhooks over the bytes sent',
     async run(ctx) {
       const { json } = await post(ctx, message());
-      const [request] = await until('the signed delivery', () => at(ctx, 'signed', json.id).length > 0 && at(ctx, 'signed', json.id));
+      const [request] = await until(
+        'the signed delivery',
+        () => at(ctx, 'signed', json.id).length > 0 && at(ctx, 'signed', json.id),
+      );
       assert.doesNotThrow(() => new Webhook(SECRET).verify(request!.body, request!.headers as Record<string, string>));
     },
   },

@@ -21,5 +21,6 @@ afterAll(async () => {
 });
 
 describe('behaviour on node', () => {
-  for (const c of BEHAVIOUR) it(`${c.name} (node)`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }));
+  for (const c of BEHAVIOUR)
+    it(`${c.name} (node)`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }));
 });

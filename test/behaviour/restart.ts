@@ -47,7 +47,10 @@ export async function restartCase(start: Start, state: string): Promise<Started>
     const accepted: string[] = [];
     try {
       for (let i = 0; i < EVENTS; i++) {
-        const response = await postNotification(first.url, { ...fixture('incomingMessageReceived.textMessage.json').json, idMessage: `RESTART${i}` });
+        const response = await postNotification(first.url, {
+          ...fixture('incomingMessageReceived.textMessage.json').json,
+          idMessage: `RESTART${i}`,
+        });
         assert.equal(response.status, 200);
         accepted.push(((await response.json()) as { id: string }).id);
       }

@@ -30,7 +30,8 @@ afterAll(async () => {
 });
 
 describe('behaviour on workers', () => {
-  for (const c of BEHAVIOUR) it(`${c.name} (workers)`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }), 90_000);
+  for (const c of BEHAVIOUR)
+    it(`${c.name} (workers)`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }), 90_000);
 });
 
 describe('workers only', () => {
@@ -54,11 +55,18 @@ describe('workers only', () => {
 
 describe('workers configuration and metrics', () => {
   it('answers a bad RELAY_CONFIG with the same messages as Node', async () => {
-    const bad = await startWorkersRelay({ instances: { '*': { token: '${MISSING_TOKEN}' } } } as never, tempDir(), {}, { expectHealthy: false });
+    const bad = await startWorkersRelay(
+      { instances: { '*': { token: '${MISSING_TOKEN}' } } } as never,
+      tempDir(),
+      {},
+      { expectHealthy: false },
+    );
     try {
       const response = await fetch(`${bad.url}/healthz`);
       expect(response.status).toBe(500);
-      expect(((await response.json()) as { error: { message: string } }).error.message).toContain('instances.*.token: environment variable MISSING_TOKEN is not set');
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain(
+        'instances.*.token: environment variable MISSING_TOKEN is not set',
+      );
     } finally {
       await bad.kill();
     }
@@ -70,14 +78,18 @@ describe('workers configuration and metrics', () => {
     try {
       const refused = await fetch(`${closed.url}/api/events`, { headers: { authorization: 'Bearer guess' } });
       expect(refused.status).toBe(401);
-      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('wrangler secret put RELAY_ADMIN_TOKEN');
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+        'wrangler secret put RELAY_ADMIN_TOKEN',
+      );
       expect((await fetch(`${closed.url}/metrics`)).status).toBe(401);
     } finally {
       await closed.kill();
     }
     const opened = await startWorkersRelay(config, tempDir(), { RELAY_ADMIN_TOKEN: 'from-the-secret' });
     try {
-      expect((await fetch(`${opened.url}/api/events`, { headers: { authorization: 'Bearer from-the-secret' } })).status).toBe(200);
+      expect(
+        (await fetch(`${opened.url}/api/events`, { headers: { authorization: 'Bearer from-the-secret' } })).status,
+      ).toBe(200);
       expect((await fetch(`${opened.url}/api/events`)).status).toBe(401);
     } finally {
       await opened.kill();

@@ -13,9 +13,14 @@ import { startSink, type Sink } from '../helpers/sink.ts';
 
 const ADMIN = 'cli-admin-token';
 
-function run(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/green-relay.js', ...args], { env: { PATH: process.env.PATH, ...options.env } });
+    const child = spawn(process.execPath, ['bin/green-relay.js', ...args], {
+      env: { PATH: process.env.PATH, ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -30,8 +35,18 @@ function run(args: string[], options: { input?: string; env?: Record<string, str
  * "The settings are applied within 5 minutes": with `applyAfterMs`, GetSettings shows the old
  * settings until then. With `echoToken: false`, it never shows webhookUrlToken (as some accounts do).
  */
-async function fakeGreenApi(instance: string, apiToken: string, options: { applyAfterMs?: number; echoToken?: boolean } = {}) {
-  const settings: Record<string, unknown> = { wid: '79001234567@c.us', webhookUrl: '', webhookUrlToken: '', incomingWebhook: 'no', outgoingWebhook: 'no' };
+async function fakeGreenApi(
+  instance: string,
+  apiToken: string,
+  options: { applyAfterMs?: number; echoToken?: boolean } = {},
+) {
+  const settings: Record<string, unknown> = {
+    wid: '79001234567@c.us',
+    webhookUrl: '',
+    webhookUrlToken: '',
+    incomingWebhook: 'no',
+    outgoingWebhook: 'no',
+  };
   let shown = { ...settings };
   const calls: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -76,10 +91,31 @@ describe('green-relay connect', () => {
   it('sets webhookUrl, a generated token and the toggles, confirms with GetSettings, and prints the token', async () => {
     const api = await fakeGreenApi('1101000001', 'api-secret');
     try {
-      const result = await run(['connect', '--instance', '1101000001', '--api-token', 'api-secret', '--url', 'https://relay.example.com', '--api-url', api.url, '--types', 'incoming,statuses']);
+      const result = await run([
+        'connect',
+        '--instance',
+        '1101000001',
+        '--api-token',
+        'api-secret',
+        '--url',
+        'https://relay.example.com',
+        '--api-url',
+        api.url,
+        '--types',
+        'incoming,statuses',
+      ]);
       expect(result.code, result.stderr).toBe(0);
-      expect(api.calls).toEqual(['POST /waInstance1101000001/setSettings/api-secret', 'GET /waInstance1101000001/getSettings/api-secret']);
-      expect(api.settings).toMatchObject({ webhookUrl: 'https://relay.example.com/webhook', incomingWebhook: 'yes', outgoingWebhook: 'yes', stateWebhook: 'no', outgoingMessageWebhook: 'no' });
+      expect(api.calls).toEqual([
+        'POST /waInstance1101000001/setSettings/api-secret',
+        'GET /waInstance1101000001/getSettings/api-secret',
+      ]);
+      expect(api.settings).toMatchObject({
+        webhookUrl: 'https://relay.example.com/webhook',
+        incomingWebhook: 'yes',
+        outgoingWebhook: 'yes',
+        stateWebhook: 'no',
+        outgoingMessageWebhook: 'no',
+      });
       const token = api.settings.webhookUrlToken as string;
       expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(result.stdout).toContain(`"1101000001": { "token": "${token}" }`);
@@ -92,11 +128,35 @@ describe('green-relay connect', () => {
     const api = await fakeGreenApi('1101000002', 'api-secret');
     try {
       api.settings.webhookUrl = 'https://old.example.com/hook';
-      const result = await run(['connect', '--instance', '1101000002', '--api-token', 'api-secret', '--pull', '--api-url', api.url]);
+      const result = await run([
+        'connect',
+        '--instance',
+        '1101000002',
+        '--api-token',
+        'api-secret',
+        '--pull',
+        '--api-url',
+        api.url,
+      ]);
       expect(result.code, result.stderr).toBe(0);
       expect(api.settings).toMatchObject({ webhookUrl: '', webhookUrlToken: '', incomingWebhook: 'yes' });
-      expect(result.stdout).toContain(`"1101000002": { "pull": { "apiUrl": "${api.url}", "apiToken": "\${GREEN_API_API_TOKEN_1101000002}" } }`);
-      expect((await run(['connect', '--instance', '1101000002', '--api-token', 'x', '--pull', '--url', 'https://r.example.com'])).code).toBe(2);
+      expect(result.stdout).toContain(
+        `"1101000002": { "pull": { "apiUrl": "${api.url}", "apiToken": "\${GREEN_API_API_TOKEN_1101000002}" } }`,
+      );
+      expect(
+        (
+          await run([
+            'connect',
+            '--instance',
+            '1101000002',
+            '--api-token',
+            'x',
+            '--pull',
+            '--url',
+            'https://r.example.com',
+          ])
+        ).code,
+      ).toBe(2);
     } finally {
       await api.close();
     }
@@ -105,7 +165,19 @@ describe('green-relay connect', () => {
   it('succeeds once the settings are saved, says that Green API applies them within 5 minutes, and --wait watches it happen', async () => {
     const api = await fakeGreenApi('1101000003', 'api-secret', { applyAfterMs: 1_500 });
     try {
-      const args = ['connect', '--instance', '1101000003', '--api-token', 'api-secret', '--url', 'https://relay.example.com', '--api-url', api.url, '--types', 'incoming'];
+      const args = [
+        'connect',
+        '--instance',
+        '1101000003',
+        '--api-token',
+        'api-secret',
+        '--url',
+        'https://relay.example.com',
+        '--api-url',
+        api.url,
+        '--types',
+        'incoming',
+      ];
       const now = await run(args);
       expect(now.code, now.stderr).toBe(0);
       expect(now.stdout).toContain('SetSettings saved the settings.');
@@ -118,7 +190,9 @@ describe('green-relay connect', () => {
       expect(waited.stdout).not.toContain('applies settings within');
       const impatient = await run([...args, '--token', 'another-token', '--wait', '100ms']);
       expect(impatient.code).toBe(1);
-      expect(impatient.stderr).toContain('GetSettings still differs for webhookUrlToken after 100ms (Green API applies settings within 5 minutes');
+      expect(impatient.stderr).toContain(
+        'GetSettings still differs for webhookUrlToken after 100ms (Green API applies settings within 5 minutes',
+      );
     } finally {
       await api.close();
     }
@@ -127,7 +201,19 @@ describe('green-relay connect', () => {
   it('treats a webhookUrlToken that GetSettings never shows as "not shown", not as a difference', async () => {
     const api = await fakeGreenApi('1101000004', 'api-secret', { echoToken: false });
     try {
-      const result = await run(['connect', '--instance', '1101000004', '--api-token', 'api-secret', '--url', 'https://relay.example.com', '--api-url', api.url, '--wait', '10s']);
+      const result = await run([
+        'connect',
+        '--instance',
+        '1101000004',
+        '--api-token',
+        'api-secret',
+        '--url',
+        'https://relay.example.com',
+        '--api-url',
+        api.url,
+        '--wait',
+        '10s',
+      ]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain('webhookUrlToken: not shown');
       expect(result.stdout).not.toContain('applies settings within');
@@ -140,13 +226,53 @@ describe('green-relay connect', () => {
   it('fails with exit code 1 when Green API refuses, and 2 on a bad command line', async () => {
     const api = await fakeGreenApi('1101000001', 'api-secret');
     try {
-      const refused = await run(['connect', '--instance', '1101000001', '--api-token', 'wrong', '--url', 'https://r.example.com', '--api-url', api.url]);
+      const refused = await run([
+        'connect',
+        '--instance',
+        '1101000001',
+        '--api-token',
+        'wrong',
+        '--url',
+        'https://r.example.com',
+        '--api-url',
+        api.url,
+      ]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain('HTTP 401');
-      expect((await run(['connect', '--instance', 'abc', '--api-token', 'x', '--url', 'https://r.example.com'])).code).toBe(2);
-      expect((await run(['connect', '--instance', '1', '--api-token', 'x', '--url', 'https://r.example.com', '--types', 'everything'])).stderr).toContain('unknown everything');
+      expect(
+        (await run(['connect', '--instance', 'abc', '--api-token', 'x', '--url', 'https://r.example.com'])).code,
+      ).toBe(2);
+      expect(
+        (
+          await run([
+            'connect',
+            '--instance',
+            '1',
+            '--api-token',
+            'x',
+            '--url',
+            'https://r.example.com',
+            '--types',
+            'everything',
+          ])
+        ).stderr,
+      ).toContain('unknown everything');
       expect((await run(['connect', '--api-token', 'x'])).stderr).toContain('--instance is required');
-      expect((await run(['connect', '--instance', '1', '--api-token', 'x', '--url', 'https://r.example.com', '--wait', 'soon'])).stderr).toContain('--wait: not a duration');
+      expect(
+        (
+          await run([
+            'connect',
+            '--instance',
+            '1',
+            '--api-token',
+            'x',
+            '--url',
+            'https://r.example.com',
+            '--wait',
+            'soon',
+          ])
+        ).stderr,
+      ).toContain('--wait: not a duration');
     } finally {
       await api.close();
     }
@@ -160,10 +286,14 @@ describe('green-relay send', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(files.length);
-    lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^${files[i]}: 200 \\{"status":"(accepted|duplicate)"`)));
+    lines.forEach((line, i) =>
+      expect(line).toMatch(new RegExp(`^${files[i]}: 200 \\{"status":"(accepted|duplicate)"`)),
+    );
     const one = await run(['send', files[0]!, '--url', relay.url, '--token', TOKEN]);
     expect(one.stdout).toMatch(/^200 \{"status":"duplicate"/);
-    const stdin = await run(['send', '-', '--url', `${relay.url}/webhook`, '--token', TOKEN], { input: '{"not":"a notification"}' });
+    const stdin = await run(['send', '-', '--url', `${relay.url}/webhook`, '--token', TOKEN], {
+      input: '{"not":"a notification"}',
+    });
     expect(stdin.stdout).toContain('"status":"quarantined"');
   });
 
@@ -180,7 +310,10 @@ describe('green-relay send', () => {
 describe('green-relay events and replay', () => {
   it('lists events with their deliveries and replays them', async () => {
     await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
-    const listed = await run(['events', '--url', relay.url, '--status', 'dead', '--type', 'com.green-api.message.status', '--json'], { env: { GREEN_RELAY_ADMIN_TOKEN: ADMIN } });
+    const listed = await run(
+      ['events', '--url', relay.url, '--status', 'dead', '--type', 'com.green-api.message.status', '--json'],
+      { env: { GREEN_RELAY_ADMIN_TOKEN: ADMIN } },
+    );
     expect(listed.code, listed.stderr).toBe(0);
     const page = JSON.parse(listed.stdout);
     expect(page.items).toHaveLength(2);
@@ -201,7 +334,7 @@ describe('green-relay events and replay', () => {
   });
 });
 
-describe('green-relay on the relay\'s own machine', () => {
+describe("green-relay on the relay's own machine", () => {
   it('finds the admin token the relay generated in its data folder', async () => {
     const own = await startRelay();
     try {
@@ -220,9 +353,21 @@ describe('green-relay check-config and the rest', () => {
     const dir = tempDir();
     const good = join(dir, 'good.json');
     const bad = join(dir, 'bad.json');
-    writeFileSync(good, JSON.stringify({ instances: { '*': { token: '${T}' } }, targets: [{ name: 'crm', url: 'https://crm.example.com' }] }));
-    writeFileSync(bad, JSON.stringify({ instances: { '*': { token: '${T}' } }, targets: [{ name: 'crm', url: 'nope' }] }));
-    expect(await run(['check-config', good], { env: { T: 'x' } })).toMatchObject({ code: 0, stdout: expect.stringContaining('is valid') });
+    writeFileSync(
+      good,
+      JSON.stringify({
+        instances: { '*': { token: '${T}' } },
+        targets: [{ name: 'crm', url: 'https://crm.example.com' }],
+      }),
+    );
+    writeFileSync(
+      bad,
+      JSON.stringify({ instances: { '*': { token: '${T}' } }, targets: [{ name: 'crm', url: 'nope' }] }),
+    );
+    expect(await run(['check-config', good], { env: { T: 'x' } })).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('is valid'),
+    });
     const failed = await run(['check-config', bad]);
     expect(failed.code).toBe(78);
     expect(failed.stderr).toContain('instances.*.token: environment variable T is not set');

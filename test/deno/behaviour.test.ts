@@ -15,8 +15,12 @@ for (const store of ['sqlite', 'kv'] as const) {
     const relay = await spawnDenoRelay(behaviourConfig(sink.url.replace('/hook', '')), dir, env);
     const proxy = await spawnProxy(relay.url);
     try {
-      if (!relay.output().includes(`"store":"${store}"`)) throw new Error(`the relay did not start on the ${store} store`);
-      for (const c of BEHAVIOUR) await t.step(`${c.name} (deno, ${store})`, () => c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }));
+      if (!relay.output().includes(`"store":"${store}"`))
+        throw new Error(`the relay did not start on the ${store} store`);
+      for (const c of BEHAVIOUR)
+        await t.step(`${c.name} (deno, ${store})`, () =>
+          c.run({ url: relay.url, proxy: proxy.url, requests: sink.requests }),
+        );
     } finally {
       proxy.stop();
       await relay.kill();
@@ -25,10 +29,13 @@ for (const store of ['sqlite', 'kv'] as const) {
   });
 }
 
-Deno.test({ name: 'restart: delivers every accepted event to every target after a SIGKILL (deno, sqlite)', ...options }, async () => {
-  const second = await restartCase(async (config, state) => {
-    const relay = await spawnDenoRelay(config, state);
-    return { url: relay.url, output: relay.output, kill: async () => void (await relay.kill('SIGKILL')) };
-  }, Deno.makeTempDirSync());
-  await second.kill();
-});
+Deno.test(
+  { name: 'restart: delivers every accepted event to every target after a SIGKILL (deno, sqlite)', ...options },
+  async () => {
+    const second = await restartCase(async (config, state) => {
+      const relay = await spawnDenoRelay(config, state);
+      return { url: relay.url, output: relay.output, kill: async () => void (await relay.kill('SIGKILL')) };
+    }, Deno.makeTempDirSync());
+    await second.kill();
+  },
+);

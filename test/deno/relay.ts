@@ -9,11 +9,29 @@ export interface DenoRelay {
   kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
-export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: Record<string, string> = {}): Promise<DenoRelay> {
+export async function spawnDenoRelay(
+  config: ConfigInput,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<DenoRelay> {
   Deno.writeTextFileSync(`${dataDir}/relay.config.json`, JSON.stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv', 'src/runtimes/deno/index.ts'],
-    env: { RELAY_CONFIG: `${dataDir}/relay.config.json`, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
+    args: [
+      'run',
+      '--allow-net',
+      '--allow-env',
+      '--allow-read',
+      '--allow-write',
+      '--unstable-kv',
+      'src/runtimes/deno/index.ts',
+    ],
+    env: {
+      RELAY_CONFIG: `${dataDir}/relay.config.json`,
+      RELAY_DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...env,
+    },
     stdout: 'piped',
     stderr: 'piped',
   }).spawn();
@@ -47,7 +65,11 @@ export async function spawnDenoRelay(config: ConfigInput, dataDir: string, env: 
 
 /** The reverse proxy of test/helpers/proxy-server.ts in front of `upstream`, run by node as it is under vitest. */
 export async function spawnProxy(upstream: string): Promise<{ url: string; stop(): void }> {
-  const child = new Deno.Command('node', { args: ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream], stdout: 'piped', stderr: 'inherit' }).spawn();
+  const child = new Deno.Command('node', {
+    args: ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream],
+    stdout: 'piped',
+    stderr: 'inherit',
+  }).spawn();
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let output = '';

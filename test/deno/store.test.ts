@@ -7,7 +7,9 @@ import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';
 
 Deno.test('the SQL store on node:sqlite', async (t) => {
   for (const c of STORE_CONTRACT) {
-    await t.step(c.name, () => c.run(createSqlStore(openNodeSqlite(`${Deno.makeTempDirSync()}/relay.db`), CONTRACT_OPTIONS)));
+    await t.step(c.name, () =>
+      c.run(createSqlStore(openNodeSqlite(`${Deno.makeTempDirSync()}/relay.db`), CONTRACT_OPTIONS)),
+    );
   }
 });
 

@@ -8,7 +8,8 @@ import { fixture } from '../helpers/fixtures.ts';
 const at = new Date('2026-01-02T03:04:05.000Z');
 const event = (json: Record<string, unknown>) => buildEvent(json, NotificationHeader.parse(json), at);
 const of = async (name: string) => (await event(fixture(name).json)).data;
-const withMessage = (messageData: object, base = fixture('incomingMessageReceived.textMessage.json').json) => event({ ...base, messageData });
+const withMessage = (messageData: object, base = fixture('incomingMessageReceived.textMessage.json').json) =>
+  event({ ...base, messageData });
 
 describe('the header', () => {
   it('has the CloudEvents attributes of contract §2', async () => {
@@ -33,8 +34,16 @@ describe('the header', () => {
   });
 
   it('reads the instance, turning an empty wid into null', async () => {
-    expect((await of('stateInstanceChanged.notAuthorized.empty-wid.json')).instance).toEqual({ id: '1', wid: null, kind: 'whatsapp' });
-    expect((await of('incomingMessageReceived.textMessage.json')).instance).toEqual({ id: '1234', wid: '11001234567@c.us', kind: 'whatsapp' });
+    expect((await of('stateInstanceChanged.notAuthorized.empty-wid.json')).instance).toEqual({
+      id: '1',
+      wid: null,
+      kind: 'whatsapp',
+    });
+    expect((await of('incomingMessageReceived.textMessage.json')).instance).toEqual({
+      id: '1234',
+      wid: '11001234567@c.us',
+      kind: 'whatsapp',
+    });
   });
 });
 
@@ -60,13 +69,22 @@ describe('message webhooks', () => {
       kind: 'image',
       text: 'Image',
       forwarded: true,
-      media: { url: 'https://api.green-api.com/waInstance1234/downloadFile/19136A974392FA8CF584D70DD0E1AEDF', mimeType: 'image/jpeg', caption: 'Image' },
+      media: {
+        url: 'https://api.green-api.com/waInstance1234/downloadFile/19136A974392FA8CF584D70DD0E1AEDF',
+        mimeType: 'image/jpeg',
+        caption: 'Image',
+      },
     });
   });
 
   it('reads a location', async () => {
     const { message } = await of('incomingMessageReceived.locationMessage.json');
-    expect(message!.location).toEqual({ latitude: 12.345678910111213, longitude: 14.151617181920212, name: null, address: null });
+    expect(message!.location).toEqual({
+      latitude: 12.345678910111213,
+      longitude: 14.151617181920212,
+      name: null,
+      address: null,
+    });
   });
 
   it('reads contacts from contactMessage and from both nestings of contactsArrayMessage', async () => {
@@ -75,7 +93,10 @@ describe('message webhooks', () => {
     ]);
     const direct = (await of('incomingMessageReceived.contactsArrayMessage.json')).message!;
     expect(direct.contacts!.map((c) => c.name)).toEqual(['Victor Andreevich', 'Oleg edrosovich']);
-    const nested = await withMessage({ typeMessage: 'contactsArrayMessage', messageData: { contacts: [{ displayName: 'Ann', vcard: 'V' }] } });
+    const nested = await withMessage({
+      typeMessage: 'contactsArrayMessage',
+      messageData: { contacts: [{ displayName: 'Ann', vcard: 'V' }] },
+    });
     expect(nested.data.message).toMatchObject({ kind: 'contact', contacts: [{ name: 'Ann', vcard: 'V' }] });
   });
 
@@ -89,9 +110,17 @@ describe('message webhooks', () => {
       text: '👍',
       replyTo: { id: 'A16014FAC9F5382E7B9CEEFEF1FFEB6F', participant: '79001234568@c.us' },
     });
-    expect((await of('incomingMessageReceived.editedMessage.apidog.json')).message).toMatchObject({ kind: 'edit', text: 'New message', replyTo: { id: 'BAE5AFC355030F7A' } });
+    expect((await of('incomingMessageReceived.editedMessage.apidog.json')).message).toMatchObject({
+      kind: 'edit',
+      text: 'New message',
+      replyTo: { id: 'BAE5AFC355030F7A' },
+    });
     const deleted = await withMessage({ typeMessage: 'deletedMessage', deletedMessageData: { stanzaId: 'GONE1' } });
-    expect(deleted.data.message).toMatchObject({ kind: 'delete', text: null, replyTo: { id: 'GONE1', participant: null } });
+    expect(deleted.data.message).toMatchObject({
+      kind: 'delete',
+      text: null,
+      replyTo: { id: 'GONE1', participant: null },
+    });
   });
 
   it('reads polls in the 2023 and current shapes, and poll votes', async () => {
@@ -103,7 +132,12 @@ describe('message webhooks', () => {
     });
     const vote = await withMessage({
       typeMessage: 'pollUpdateMessage',
-      pollMessageData: { stanzaId: 'POLL1', name: 'Lunch?', votes: [{ optionName: 'Pizza', optionVoters: ['1@c.us'] }], multipleAnswers: false },
+      pollMessageData: {
+        stanzaId: 'POLL1',
+        name: 'Lunch?',
+        votes: [{ optionName: 'Pizza', optionVoters: ['1@c.us'] }],
+        multipleAnswers: false,
+      },
     });
     expect(vote.data.message).toMatchObject({
       kind: 'poll-vote',
@@ -114,17 +148,45 @@ describe('message webhooks', () => {
   });
 
   it('reads button, list and template replies in both spellings', async () => {
-    expect((await of('incomingMessageReceived.buttonsResponseMessage.json')).message!.choice).toEqual({ id: '1', text: 'Green' });
-    expect((await of('incomingMessageReceived.listResponseMessage.json')).message!.choice).toEqual({ id: 'option2', text: 'Option 2' });
-    expect((await of('incomingMessageReceived.templateButtonsReplyMessage.json')).message!.choice).toEqual({ id: 'id1', text: 'red' });
-    const plural = await withMessage({ typeMessage: 'templateButtonsReplyMessage', templateButtonReplyMessage: { stanzaId: 'S', selectedId: 'b', selectedDisplayText: 'Blue' } });
-    expect(plural.data.message).toMatchObject({ kind: 'button-reply', text: 'Blue', choice: { id: 'b', text: 'Blue' }, replyTo: { id: 'S' } });
+    expect((await of('incomingMessageReceived.buttonsResponseMessage.json')).message!.choice).toEqual({
+      id: '1',
+      text: 'Green',
+    });
+    expect((await of('incomingMessageReceived.listResponseMessage.json')).message!.choice).toEqual({
+      id: 'option2',
+      text: 'Option 2',
+    });
+    expect((await of('incomingMessageReceived.templateButtonsReplyMessage.json')).message!.choice).toEqual({
+      id: 'id1',
+      text: 'red',
+    });
+    const plural = await withMessage({
+      typeMessage: 'templateButtonsReplyMessage',
+      templateButtonReplyMessage: { stanzaId: 'S', selectedId: 'b', selectedDisplayText: 'Blue' },
+    });
+    expect(plural.data.message).toMatchObject({
+      kind: 'button-reply',
+      text: 'Blue',
+      choice: { id: 'b', text: 'Blue' },
+      replyTo: { id: 'S' },
+    });
   });
 
   it('survives members of the wrong type, reading them as absent', async () => {
-    const odd = await withMessage({ typeMessage: 'imageMessage', fileMessageData: { downloadUrl: 42, caption: ['x'], mimeType: 'image/png' } });
-    expect(odd.data.message).toMatchObject({ kind: 'image', text: null, media: { url: null, caption: null, mimeType: 'image/png' } });
-    const noData = await event({ ...fixture('incomingMessageReceived.textMessage.json').json, senderData: 'nope', messageData: null });
+    const odd = await withMessage({
+      typeMessage: 'imageMessage',
+      fileMessageData: { downloadUrl: 42, caption: ['x'], mimeType: 'image/png' },
+    });
+    expect(odd.data.message).toMatchObject({
+      kind: 'image',
+      text: null,
+      media: { url: null, caption: null, mimeType: 'image/png' },
+    });
+    const noData = await event({
+      ...fixture('incomingMessageReceived.textMessage.json').json,
+      senderData: 'nope',
+      messageData: null,
+    });
     expect(noData.data).toMatchObject({ chat: null, sender: null, message: { kind: 'unknown', typeMessage: null } });
   });
 });
@@ -136,7 +198,10 @@ describe('other webhooks', () => {
       message: null,
       status: { messageId: 'ECE6BBEA514B66872790C3D9D52C5C19', value: 'sent', description: null, sentByApi: true },
     });
-    expect(await of('outgoingMessageStatus.noAccount.json')).toMatchObject({ chat: null, status: { value: 'noAccount', messageId: '3EB0608D6A2901063D63' } });
+    expect(await of('outgoingMessageStatus.noAccount.json')).toMatchObject({
+      chat: null,
+      status: { value: 'noAccount', messageId: '3EB0608D6A2901063D63' },
+    });
   });
 
   it('reads instance state and status verbatim', async () => {
@@ -150,14 +215,39 @@ describe('other webhooks', () => {
       sender: { id: '79001234500@c.us' },
       call: { id: '104179EDB7F5328988D8834107EEBE50', from: '79001234500@c.us', status: null },
     });
-    const outgoing = await event({ ...fixture('incomingCall.2023-no-status.json').json, typeWebhook: 'outgoingCall', status: 'pickUp', isVideo: true, duration: 12 });
+    const outgoing = await event({
+      ...fixture('incomingCall.2023-no-status.json').json,
+      typeWebhook: 'outgoingCall',
+      status: 'pickUp',
+      isVideo: true,
+      duration: 12,
+    });
     expect(outgoing.type).toBe('com.green-api.call.outgoing');
-    expect(outgoing.data.call).toEqual({ id: '104179EDB7F5328988D8834107EEBE50', from: '79001234500@c.us', status: 'pickUp', isVideo: true, duration: 12 });
+    expect(outgoing.data.call).toEqual({
+      id: '104179EDB7F5328988D8834107EEBE50',
+      from: '79001234500@c.us',
+      status: 'pickUp',
+      isVideo: true,
+      duration: 12,
+    });
   });
 
   it('reads quota, blocks and keeps every field null that does not apply', async () => {
-    expect((await of('quotaExceeded.json')).quota).toMatchObject({ method: 'correspondents', used: 3, total: 3, status: 'CORRESPONDENTS_QUOTA_EXCEEDED' });
+    expect((await of('quotaExceeded.json')).quota).toMatchObject({
+      method: 'correspondents',
+      used: 3,
+      total: 3,
+      status: 'CORRESPONDENTS_QUOTA_EXCEEDED',
+    });
     const block = await of('incomingBlock.json');
-    expect(block).toMatchObject({ chat: { id: '10000000000@c.us' }, message: null, status: null, state: null, call: null, quota: null, sender: null });
+    expect(block).toMatchObject({
+      chat: { id: '10000000000@c.us' },
+      message: null,
+      status: null,
+      state: null,
+      call: null,
+      quota: null,
+      sender: null,
+    });
   });
 });

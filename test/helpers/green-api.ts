@@ -19,7 +19,11 @@ export interface FakeGreenApi {
   close(): Promise<void>;
 }
 
-export async function startFakeGreenApi(instance: string, apiToken: string, options: { maxWaitMs?: number } = {}): Promise<FakeGreenApi> {
+export async function startFakeGreenApi(
+  instance: string,
+  apiToken: string,
+  options: { maxWaitMs?: number } = {},
+): Promise<FakeGreenApi> {
   const queue: { receiptId: number; body: object }[] = [];
   const calls: string[] = [];
   const waiting = new Set<() => void>();
@@ -30,7 +34,9 @@ export async function startFakeGreenApi(instance: string, apiToken: string, opti
 
   const server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
-    const match = /^\/waInstance(\d+)\/(receiveNotification|deleteNotification)\/([^/]+)(?:\/(\d+))?$/.exec(url.pathname);
+    const match = /^\/waInstance(\d+)\/(receiveNotification|deleteNotification)\/([^/]+)(?:\/(\d+))?$/.exec(
+      url.pathname,
+    );
     calls.push(`${req.method} ${match?.[2] ?? url.pathname}${match?.[4] ? ` ${match[4]}` : ''}`);
     res.setHeader('content-type', 'application/json');
     if (!match || match[1] !== instance) return void res.writeHead(404).end('{"error":"not found"}');
@@ -50,7 +56,10 @@ export async function startFakeGreenApi(instance: string, apiToken: string, opti
     if (match[2] === 'receiveNotification' && req.method === 'GET') {
       const answer = () => res.end(queue[0] ? JSON.stringify(queue[0]) : 'null');
       if (queue.length > 0) return answer();
-      const waitMs = Math.min(Number(url.searchParams.get('receiveTimeout') ?? 5) * 1000, options.maxWaitMs ?? Infinity);
+      const waitMs = Math.min(
+        Number(url.searchParams.get('receiveTimeout') ?? 5) * 1000,
+        options.maxWaitMs ?? Infinity,
+      );
       const wake = () => {
         clearTimeout(timer);
         waiting.delete(wake);

@@ -16,17 +16,30 @@ export interface RelayProcess {
 }
 
 /** Writes the config into `dataDir` and starts `dist/node.js` on a free port. */
-export async function spawnRelay(config: ConfigInput, dataDir: string, env: Record<string, string> = {}): Promise<RelayProcess> {
+export async function spawnRelay(
+  config: ConfigInput,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<RelayProcess> {
   const configFile = join(dataDir, 'relay.config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const child = spawn(process.execPath, ['dist/node.js'], {
-    env: { PATH: process.env.PATH, RELAY_CONFIG: configFile, RELAY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH,
+      RELAY_CONFIG: configFile,
+      RELAY_DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
 
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay did not start:\n${output}`)), 20_000);

@@ -9,15 +9,23 @@ const upstream = new URL(process.argv[2]!);
 const server = createServer((req, res) => {
   const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
   const out = request(
-    { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': 'http' } },
+    {
+      hostname: upstream.hostname,
+      port: upstream.port,
+      path: req.url,
+      method: req.method,
+      headers: { ...req.headers, 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': 'http' },
+    },
     (answer) => {
       res.writeHead(answer.statusCode!, answer.headers);
       answer.pipe(res);
     },
   );
-  out.on('error', () => res.headersSent ? res.destroy() : res.writeHead(502).end());
+  out.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
   res.on('close', () => out.destroy());
   req.pipe(out);
 });
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ event: 'proxy.started', port: (server.address() as AddressInfo).port })}\n`));
+server.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({ event: 'proxy.started', port: (server.address() as AddressInfo).port })}\n`),
+);
 process.on('SIGTERM', () => process.exit(0));

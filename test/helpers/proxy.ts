@@ -7,7 +7,9 @@ export interface Proxy {
 }
 
 export async function startProxy(upstream: string): Promise<Proxy> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the proxy did not start: ${output}`)), 15_000);

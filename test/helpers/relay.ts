@@ -17,7 +17,10 @@ export interface TestRelay extends NodeRelay {
   dataDir: string;
   logs: string[];
   /** POSTs a notification to /webhook as Green API does (Bearer token, JSON). */
-  post(body: string | Uint8Array | object, options?: { token?: string | null; headers?: Record<string, string> }): Promise<Response>;
+  post(
+    body: string | Uint8Array | object,
+    options?: { token?: string | null; headers?: Record<string, string> },
+  ): Promise<Response>;
   /** Runs a read-only query on the relay's SQLite file through a second connection. */
   query<Row>(sql: string, ...params: unknown[]): Row[];
 }
@@ -36,7 +39,8 @@ export async function startRelay(config: Partial<ConfigInput> = {}, dataDir = te
     ...relay,
     dataDir,
     logs,
-    post: (body, options = {}) => postNotification(relay.url, body, options.token === undefined ? TOKEN : options.token, options.headers),
+    post: (body, options = {}) =>
+      postNotification(relay.url, body, options.token === undefined ? TOKEN : options.token, options.headers),
     query(sql, ...params) {
       reader ??= new Database(join(dataDir, DB_FILE), { readonly: true });
       return reader.prepare(sql).all(...params) as never;

@@ -43,7 +43,13 @@ export async function startSink(respond: Responder = () => ({ status: 200 })): P
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request: SinkRequest = { method: req.method!, path: req.url!, headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
+      const request: SinkRequest = {
+        method: req.method!,
+        path: req.url!,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        at: Date.now(),
+      };
       const index = requests.push(request) - 1;
       for (const waiter of waiters) if (requests.length >= waiter.count) waiter.resolve();
       const reply = respond(request, index);
@@ -68,7 +74,10 @@ export async function startSink(respond: Responder = () => ({ status: 200 })): P
     waitFor(count, timeoutMs = 10_000) {
       if (requests.length >= count) return Promise.resolve(requests.slice());
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`sink got ${requests.length} of ${count} requests in ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`sink got ${requests.length} of ${count} requests in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           count,
           resolve: () => {

@@ -12,11 +12,20 @@ export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const STARTED = /"event":"relay\.started"[^\n]*?"port":(\d+)/;
 
 /** POSTs a notification to `url`/webhook with Green API's headers; `token: null` sends none. */
-export function postNotification(url: string, body: string | Uint8Array | object, token: string | null = TOKEN, headers: Record<string, string> = {}): Promise<Response> {
+export function postNotification(
+  url: string,
+  body: string | Uint8Array | object,
+  token: string | null = TOKEN,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return fetch(`${url}/webhook`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json; charset=utf-8', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...headers,
+    },
     body: payload as BodyInit,
   });
 }

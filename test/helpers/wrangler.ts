@@ -13,11 +13,33 @@ export interface WorkersRelay {
 }
 
 /** Starts `wrangler dev`; waits until /healthz answers 200 (or, with expectHealthy false, answers at all). */
-export async function startWorkersRelay(config: ConfigInput, persistTo: string, vars: Record<string, string> = {}, options: { expectHealthy?: boolean } = {}): Promise<WorkersRelay> {
+export async function startWorkersRelay(
+  config: ConfigInput,
+  persistTo: string,
+  vars: Record<string, string> = {},
+  options: { expectHealthy?: boolean } = {},
+): Promise<WorkersRelay> {
   const [port, inspector] = [await freePort(), await freePort()];
-  const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), '--persist-to', persistTo, '--show-interactive-dev-session=false'];
-  for (const [name, value] of Object.entries({ ...vars, RELAY_CONFIG: JSON.stringify(config) })) args.push('--var', `${name}:${value}`);
-  const child = spawn('npx', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } });
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--persist-to',
+    persistTo,
+    '--show-interactive-dev-session=false',
+  ];
+  for (const [name, value] of Object.entries({ ...vars, RELAY_CONFIG: JSON.stringify(config) }))
+    args.push('--var', `${name}:${value}`);
+  const child = spawn('npx', args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

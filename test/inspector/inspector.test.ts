@@ -50,12 +50,14 @@ describe('the inspector', () => {
     expect((await relay.post(fixture('incomingMessageReceived.textMessage.json').bytes)).status).toBe(200);
     await page.locator('tr.live', { hasText: 'com.green-api.message.received' }).waitFor();
     expect(await page.locator('tr.live').textContent()).toContain('79001234568@c.us');
-    expect(await page.locator('tr.live').textContent()).toContain('text "I use Green-API to send this message to you!"');
+    expect(await page.locator('tr.live').textContent()).toContain(
+      'text "I use Green-API to send this message to you!"',
+    );
     await shot('events-live');
   });
 
   it('shows the event, and a replay of its dead delivery adds an attempt', async () => {
-    await expect.poll(() => relay.query("SELECT status FROM deliveries").map((r: any) => r.status)).toEqual(['dead']);
+    await expect.poll(() => relay.query('SELECT status FROM deliveries').map((r: any) => r.status)).toEqual(['dead']);
     await page.reload();
     await page.click('a:has-text("com.green-api.message.received")');
     await page.getByText('Raw notification').waitFor();

@@ -8,9 +8,17 @@ import { systemChromium } from '../helpers/browser.ts';
 describe('the browser tests without a system Chromium', () => {
   it('take a Chromium from the npm registry and pass', async () => {
     // Only node and npm: no chromium on this PATH, and no CHROMIUM_PATH.
-    const env = { PATH: dirname(process.execPath), HOME: process.env.HOME ?? '/tmp', TMPDIR: process.env.TMPDIR ?? '/tmp' };
+    const env = {
+      PATH: dirname(process.execPath),
+      HOME: process.env.HOME ?? '/tmp',
+      TMPDIR: process.env.TMPDIR ?? '/tmp',
+    };
     expect(systemChromium(env)).toBeNull();
-    const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--project', 'node', 'test/inspector/inspector.test.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['node_modules/vitest/vitest.mjs', 'run', '--project', 'node', 'test/inspector/inspector.test.ts'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

@@ -13,7 +13,18 @@ describe('addresses', () => {
     expect(ip('[2001:db8::1]').version).toBe(6);
     expect(ip('fe80::1%eth0').version).toBe(6);
     expect([...ip('1:2:3:4:5:6:7:8').bytes.slice(14)]).toEqual([0, 8]);
-    for (const bad of ['', '256.1.1.1', '1.2.3', '01.2.3.4', '1::2::3', 'x', '1:2:3:4:5:6:7:8:9', '12345::', 'localhost']) expect(parseIp(bad), bad).toBeNull();
+    for (const bad of [
+      '',
+      '256.1.1.1',
+      '1.2.3',
+      '01.2.3.4',
+      '1::2::3',
+      'x',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::',
+      'localhost',
+    ])
+      expect(parseIp(bad), bad).toBeNull();
   });
 
   it('tells whether a network holds an address', () => {
@@ -27,7 +38,8 @@ describe('addresses', () => {
     expect(contains('2001:db8::/32', '2001:db9::1')).toBe(false);
     expect(contains('::/0', '127.0.0.1')).toBe(false);
     expect(contains('192.168.1.0/20', '192.168.15.1')).toBe(true);
-    for (const bad of ['1.2.3.4/33', '1.2.3.4/', '::/129', '1.2.3.4/8/1', 'nope/8']) expect(parseNetwork(bad), bad).toBeNull();
+    for (const bad of ['1.2.3.4/33', '1.2.3.4/', '::/129', '1.2.3.4/8/1', 'nope/8'])
+      expect(parseNetwork(bad), bad).toBeNull();
     expect(() => networks(['10.0.0.0/8', 'nope'])).toThrow('nope');
   });
 
@@ -41,11 +53,19 @@ describe('addresses', () => {
     // A trusted proxy: the hop it names.
     expect(callerAddress('127.0.0.1', headers({ 'x-forwarded-for': '203.0.113.9' }), trusted)).toBe('203.0.113.9');
     // A forged hop left of the real one is never believed.
-    expect(callerAddress('127.0.0.1', headers({ 'x-forwarded-for': '46.101.109.139, 203.0.113.9, 10.1.1.1' }), trusted)).toBe('203.0.113.9');
+    expect(
+      callerAddress('127.0.0.1', headers({ 'x-forwarded-for': '46.101.109.139, 203.0.113.9, 10.1.1.1' }), trusted),
+    ).toBe('203.0.113.9');
     // Every hop trusted: the leftmost.
     expect(callerAddress('127.0.0.1', headers({ 'x-forwarded-for': '10.0.0.2' }), trusted)).toBe('10.0.0.2');
     // RFC 7239 Forwarded, when there is no X-Forwarded-For.
-    expect(callerAddress('127.0.0.1', headers({ forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"' }), trusted)).toBe('2001:db8::1');
+    expect(
+      callerAddress(
+        '127.0.0.1',
+        headers({ forwarded: 'for=192.0.2.60;proto=http, for="[2001:db8::1]:4711"' }),
+        trusted,
+      ),
+    ).toBe('2001:db8::1');
     expect(callerAddress('127.0.0.1', headers({ forwarded: 'for=192.0.2.60:8080' }), trusted)).toBe('192.0.2.60');
     // An unreadable hop stops the walk at the last good one.
     expect(callerAddress('127.0.0.1', headers({ 'x-forwarded-for': 'garbage' }), trusted)).toBe('127.0.0.1');

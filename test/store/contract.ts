@@ -17,7 +17,12 @@ let serial = 0;
 
 function event(overrides: Partial<NewEvent> = {}): NewEvent {
   const id = overrides.id ?? `ev${serial++}x${Math.random().toString(36).slice(2, 8)}`;
-  const data = { webhook: 'incomingMessageReceived', message: { kind: 'text', text: `hello ${id}` }, status: null, state: null };
+  const data = {
+    webhook: 'incomingMessageReceived',
+    message: { kind: 'text', text: `hello ${id}` },
+    status: null,
+    state: null,
+  };
   return {
     id,
     instance: '1101000001',
@@ -33,9 +38,15 @@ function event(overrides: Partial<NewEvent> = {}): NewEvent {
   };
 }
 
-const claimAll = (store: Store, now: number, target = 'a', limit = 50) => store.claim([{ target, limit, leaseMs: LEASE }], now);
+const claimAll = (store: Store, now: number, target = 'a', limit = 50) =>
+  store.claim([{ target, limit, leaseMs: LEASE }], now);
 
-function attempt(d: { ref: string; eventId: string; target: string; attempt: number }, outcome: 'delivered' | 'retry' | 'dead', startedAt: number, nextAt: number | null = null) {
+function attempt(
+  d: { ref: string; eventId: string; target: string; attempt: number },
+  outcome: 'delivered' | 'retry' | 'dead',
+  startedAt: number,
+  nextAt: number | null = null,
+) {
   return {
     ref: d.ref,
     eventId: d.eventId,
@@ -60,7 +71,10 @@ export const STORE_CONTRACT: StoreCase[] = [
       const detail = await store.getEvent(e.id);
       assert.ok(detail);
       assert.equal(detail.duplicates, 1);
-      assert.deepEqual(detail.deliveries.map((d) => [d.target, d.status]).sort(), [['a', 'pending'], ['b', 'pending']]);
+      assert.deepEqual(detail.deliveries.map((d) => [d.target, d.status]).sort(), [
+        ['a', 'pending'],
+        ['b', 'pending'],
+      ]);
       assert.equal(detail.preview, `text "hello ${e.id}"`);
       assert.equal(new TextDecoder().decode(detail.body), new TextDecoder().decode(e.body));
     },
@@ -95,14 +109,23 @@ export const STORE_CONTRACT: StoreCase[] = [
       await store.record(attempt(d!, 'dead', T0 + 5_000));
       assert.equal((await claimAll(store, T0 + 999_999)).length, 0);
       const detail = (await store.getEvent(e.id))!;
-      assert.deepEqual(detail.deliveries.map((x) => [x.status, x.attempts]), [['dead', 2]]);
-      assert.deepEqual(detail.attempts.map((a) => [a.series, a.attempt, a.outcome]), [[0, 1, 'retry'], [0, 2, 'dead']]);
+      assert.deepEqual(
+        detail.deliveries.map((x) => [x.status, x.attempts]),
+        [['dead', 2]],
+      );
+      assert.deepEqual(
+        detail.attempts.map((a) => [a.series, a.attempt, a.outcome]),
+        [
+          [0, 1, 'retry'],
+          [0, 2, 'dead'],
+        ],
+      );
       const dead = await store.listEvents({ status: 'dead', limit: 10 });
       assert.ok(dead.items.some((x) => x.id === e.id));
     },
   },
   {
-    name: 'replays a dead delivery as a new series, and a whole target\'s dead letters',
+    name: "replays a dead delivery as a new series, and a whole target's dead letters",
     async run(store) {
       const [one, two] = [event({ targets: ['a'] }), event({ targets: ['a'] })];
       for (const e of [one, two]) {
@@ -116,9 +139,15 @@ export const STORE_CONTRACT: StoreCase[] = [
       assert.equal(again!.attempt, 1);
       await store.record(attempt(again!, 'delivered', T0 + 10));
       const detail = (await store.getEvent(one.id))!;
-      assert.deepEqual(detail.deliveries.map((x) => [x.status, x.series]), [['delivered', 1]]);
+      assert.deepEqual(
+        detail.deliveries.map((x) => [x.status, x.series]),
+        [['delivered', 1]],
+      );
       assert.equal(await store.replayDead('a', T0 + 20), 1);
-      assert.deepEqual((await claimAll(store, T0 + 20)).map((x) => x.eventId), [two.id]);
+      assert.deepEqual(
+        (await claimAll(store, T0 + 20)).map((x) => x.eventId),
+        [two.id],
+      );
       assert.equal(await store.replay(one.id, ['c'], T0 + 30), 1, 'a target without a delivery gets one');
       assert.equal(await store.replay('nope', ['a'], T0), 0);
     },
@@ -152,13 +181,31 @@ export const STORE_CONTRACT: StoreCase[] = [
   {
     name: 'keeps quarantined bodies, lists them newest first, and notes their release',
     async run(store) {
-      const first = await store.quarantine({ receivedAt: T0, reason: 'body is not JSON', instance: null, contentType: 'text/plain', body: new TextEncoder().encode('oops') });
-      const second = await store.quarantine({ receivedAt: T0 + 1, reason: 'no typeWebhook', instance: '1', contentType: null, body: new Uint8Array(100_000) });
+      const first = await store.quarantine({
+        receivedAt: T0,
+        reason: 'body is not JSON',
+        instance: null,
+        contentType: 'text/plain',
+        body: new TextEncoder().encode('oops'),
+      });
+      const second = await store.quarantine({
+        receivedAt: T0 + 1,
+        reason: 'no typeWebhook',
+        instance: '1',
+        contentType: null,
+        body: new Uint8Array(100_000),
+      });
       assert.match(first, /^q\d+$/);
       const page = await store.listQuarantine(1);
-      assert.deepEqual(page.items.map((q) => q.id), [second]);
+      assert.deepEqual(
+        page.items.map((q) => q.id),
+        [second],
+      );
       assert.ok(page.next);
-      assert.deepEqual((await store.listQuarantine(10, page.next!)).items.map((q) => q.id), [first]);
+      assert.deepEqual(
+        (await store.listQuarantine(10, page.next!)).items.map((q) => q.id),
+        [first],
+      );
       const kept = (await store.getQuarantined(second))!;
       assert.equal(kept.body.byteLength, 100_000);
       await store.markReleased(first, 'evX');
@@ -171,11 +218,17 @@ export const STORE_CONTRACT: StoreCase[] = [
     async run(store) {
       const made = [
         event({ receivedAt: T0 + 1, instance: '7', targets: ['a'] }),
-        event({ receivedAt: T0 + 2, type: 'com.green-api.message.status', subject: '79990000000@c.us', targets: ['b'] }),
+        event({
+          receivedAt: T0 + 2,
+          type: 'com.green-api.message.status',
+          subject: '79990000000@c.us',
+          targets: ['b'],
+        }),
         event({ receivedAt: T0 + 3, type: 'com.green-api.instance.state', subject: null, targets: [] }),
       ];
       for (const e of made) await store.ingest(e);
-      const ids = async (query: Omit<Parameters<Store['listEvents']>[0], 'limit'>) => (await store.listEvents({ limit: 50, since: T0 + 1, until: T0 + 4, ...query })).items.map((e) => e.id);
+      const ids = async (query: Omit<Parameters<Store['listEvents']>[0], 'limit'>) =>
+        (await store.listEvents({ limit: 50, since: T0 + 1, until: T0 + 4, ...query })).items.map((e) => e.id);
       assert.deepEqual(await ids({}), [made[2]!.id, made[1]!.id, made[0]!.id]);
       assert.deepEqual(await ids({ type: 'com.green-api.message.*' }), [made[1]!.id, made[0]!.id]);
       assert.deepEqual(await ids({ type: 'com.green-api.instance.state' }), [made[2]!.id]);
@@ -185,9 +238,15 @@ export const STORE_CONTRACT: StoreCase[] = [
       assert.deepEqual(await ids({ status: 'pending', target: 'a' }), [made[0]!.id]);
       assert.deepEqual(await ids({ until: T0 + 2 }), [made[0]!.id]);
       const first = await store.listEvents({ limit: 2, since: T0 + 1, until: T0 + 4 });
-      assert.deepEqual(first.items.map((e) => e.id), [made[2]!.id, made[1]!.id]);
+      assert.deepEqual(
+        first.items.map((e) => e.id),
+        [made[2]!.id, made[1]!.id],
+      );
       const rest = await store.listEvents({ limit: 2, since: T0 + 1, until: T0 + 4, cursor: first.next! });
-      assert.deepEqual(rest.items.map((e) => e.id), [made[0]!.id]);
+      assert.deepEqual(
+        rest.items.map((e) => e.id),
+        [made[0]!.id],
+      );
       assert.equal(rest.next, null);
     },
   },
@@ -198,7 +257,8 @@ export const STORE_CONTRACT: StoreCase[] = [
       const dead = event({ targets: ['a'], receivedAt: T0 - 10_000_000 });
       const fresh = event({ targets: [], receivedAt: T0 });
       for (const e of [settled, dead, fresh]) await store.ingest(e);
-      for (const d of await claimAll(store, T0 - 10_000_000)) await store.record(attempt(d, d.eventId === settled.id ? 'delivered' : 'dead', T0 - 10_000_000));
+      for (const d of await claimAll(store, T0 - 10_000_000))
+        await store.record(attempt(d, d.eventId === settled.id ? 'delivered' : 'dead', T0 - 10_000_000));
       assert.ok((await store.prune(T0)) >= 1);
       assert.equal(await store.getEvent(settled.id), null);
       assert.ok(await store.getEvent(dead.id));
@@ -215,12 +275,22 @@ export const STORE_CONTRACT: StoreCase[] = [
       const ordered = (now: number) => store.claim([{ target: 'o', limit: 10, leaseMs: LEASE, perChat: true }], now);
       const claimed = await ordered(T0 + 10);
       assert.deepEqual(claimed.map((d) => d.eventId).sort(), [first.id, other.id].sort());
-      await store.record(attempt(claimed.find((d) => d.eventId === first.id)!, 'retry', T0 + 10, T0 + 1_000));
+      await store.record(
+        attempt(
+          claimed.find((d) => d.eventId === first.id)!,
+          'retry',
+          T0 + 10,
+          T0 + 1_000,
+        ),
+      );
       assert.deepEqual(await ordered(T0 + 20), [], 'the second waits for the first, which waits for its retry');
       const [retried] = await ordered(T0 + 1_000);
       assert.equal(retried!.eventId, first.id);
       await store.record(attempt(retried!, 'dead', T0 + 1_000));
-      assert.deepEqual((await ordered(T0 + 1_001)).map((d) => d.eventId), [second.id]);
+      assert.deepEqual(
+        (await ordered(T0 + 1_001)).map((d) => d.eventId),
+        [second.id],
+      );
     },
   },
   {
@@ -232,7 +302,19 @@ export const STORE_CONTRACT: StoreCase[] = [
       await store.record(attempt(claimed[0]!, 'delivered', T0));
       await store.record(attempt(claimed[1]!, 'dead', T0 + 1));
       const stats = (await store.targetStats(T0 - 1)).find((t) => t.target === 'stats')!;
-      assert.deepEqual({ ...stats, lastErrorAt: stats.lastErrorAt !== null }, { target: 'stats', pending: 0, dead: 1, delivered: 1, attempts: 2, succeeded: 1, lastError: 'HTTP 500', lastErrorAt: true });
+      assert.deepEqual(
+        { ...stats, lastErrorAt: stats.lastErrorAt !== null },
+        {
+          target: 'stats',
+          pending: 0,
+          dead: 1,
+          delivered: 1,
+          attempts: 2,
+          succeeded: 1,
+          lastError: 'HTTP 500',
+          lastErrorAt: true,
+        },
+      );
     },
   },
 ];

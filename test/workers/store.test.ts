@@ -12,7 +12,9 @@ describe('the SQL store on a Durable Object (workerd)', () => {
     it(c.name, async () => {
       const namespace = (env as { INSTANCES: DurableObjectNamespace }).INSTANCES;
       const stub = namespace.get(namespace.idFromName(`contract-${i}-${Date.now()}`));
-      await runInDurableObject(stub, (_instance: unknown, state: DurableObjectState) => c.run(createSqlStore(durableObjectSqlDriver(state.storage), CONTRACT_OPTIONS)));
+      await runInDurableObject(stub, (_instance: unknown, state: DurableObjectState) =>
+        c.run(createSqlStore(durableObjectSqlDriver(state.storage), CONTRACT_OPTIONS)),
+      );
     });
   });
 });

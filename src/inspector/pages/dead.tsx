@@ -4,7 +4,13 @@ import type { EventSummary, TargetStats } from '../../store/store.ts';
 import { Layout, Outcome } from '../layout.tsx';
 import { EventTable } from './events.tsx';
 
-export function DeadPage(props: { events: EventSummary[]; next: string | null; stats: TargetStats[]; done?: string; failed?: string }) {
+export function DeadPage(props: {
+  events: EventSummary[];
+  next: string | null;
+  stats: TargetStats[];
+  done?: string;
+  failed?: string;
+}) {
   return (
     <Layout title="Dead letters">
       <Outcome done={props.done} failed={props.failed} />
@@ -20,7 +26,11 @@ export function DeadPage(props: { events: EventSummary[]; next: string | null; s
             </form>
           ))}
       </p>
-      <EventTable events={props.events} next={props.next} nextHref={(cursor) => `/dead?cursor=${encodeURIComponent(cursor)}`} />
+      <EventTable
+        events={props.events}
+        next={props.next}
+        nextHref={(cursor) => `/dead?cursor=${encodeURIComponent(cursor)}`}
+      />
     </Layout>
   );
 }

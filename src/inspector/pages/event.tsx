@@ -54,7 +54,11 @@ export function EventPage(props: { event: EventDetail; done?: string; failed?: s
                 </ol>
               </td>
               <td>
-                <form class="inline" method="post" action={`/events/${event.id}/replay?target=${encodeURIComponent(d.target)}`}>
+                <form
+                  class="inline"
+                  method="post"
+                  action={`/events/${event.id}/replay?target=${encodeURIComponent(d.target)}`}
+                >
                   <button type="submit">Replay</button>
                 </form>
               </td>

@@ -36,13 +36,24 @@ function EventRows(props: { events: EventSummary[] }) {
           <td class="nowrap">{time(e.receivedAt)}</td>
           <td>
             <a href={`/events/${e.id}`}>{e.type}</a>
-            {e.duplicates > 0 ? <span class="muted"> ({e.duplicates} duplicate{e.duplicates > 1 ? 's' : ''})</span> : ''}
+            {e.duplicates > 0 ? (
+              <span class="muted">
+                {' '}
+                ({e.duplicates} duplicate{e.duplicates > 1 ? 's' : ''})
+              </span>
+            ) : (
+              ''
+            )}
             {e.preview ? <div class="muted">{e.preview}</div> : ''}
           </td>
           <td class="mono">{e.subject ?? ''}</td>
           <td class="mono wide">{e.instance}</td>
           <td>
-            {e.deliveries.length === 0 ? <span class="muted">no target</span> : e.deliveries.map((d) => <StatusBadge target={d.target} status={d.status} attempts={d.attempts} />)}
+            {e.deliveries.length === 0 ? (
+              <span class="muted">no target</span>
+            ) : (
+              e.deliveries.map((d) => <StatusBadge target={d.target} status={d.status} attempts={d.attempts} />)
+            )}
           </td>
         </tr>
       ))}
@@ -50,7 +61,12 @@ function EventRows(props: { events: EventSummary[] }) {
   );
 }
 
-export function EventTable(props: { events: EventSummary[]; next: string | null; nextHref: (cursor: string) => string; live?: boolean }) {
+export function EventTable(props: {
+  events: EventSummary[];
+  next: string | null;
+  nextHref: (cursor: string) => string;
+  live?: boolean;
+}) {
   return (
     <>
       <table>
@@ -67,8 +83,20 @@ export function EventTable(props: { events: EventSummary[]; next: string | null;
           <EventRows events={props.events} />
         </tbody>
       </table>
-      {props.events.length === 0 ? <p id="empty" class="muted">No events yet{props.live ? ': new ones appear here as they arrive.' : '.'}</p> : ''}
-      {props.next ? <p><a href={props.nextHref(props.next)}>Older events →</a></p> : ''}
+      {props.events.length === 0 ? (
+        <p id="empty" class="muted">
+          No events yet{props.live ? ': new ones appear here as they arrive.' : '.'}
+        </p>
+      ) : (
+        ''
+      )}
+      {props.next ? (
+        <p>
+          <a href={props.nextHref(props.next)}>Older events →</a>
+        </p>
+      ) : (
+        ''
+      )}
       {props.live ? <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT }} /> : ''}
     </>
   );
@@ -82,10 +110,18 @@ export interface EventFilters {
   target?: string;
 }
 
-export function EventsPage(props: { config: RelayConfig; filters: EventFilters; events: EventSummary[]; next: string | null; live: boolean; invalid?: string }) {
+export function EventsPage(props: {
+  config: RelayConfig;
+  filters: EventFilters;
+  events: EventSummary[];
+  next: string | null;
+  live: boolean;
+  invalid?: string;
+}) {
   const { filters } = props;
   const filtered = Object.values(filters).some((v) => v !== undefined);
-  const href = (cursor: string) => `/?${new URLSearchParams({ ...(Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) as Record<string, string>), cursor })}`;
+  const href = (cursor: string) =>
+    `/?${new URLSearchParams({ ...(Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) as Record<string, string>), cursor })}`;
   return (
     <Layout title="Events">
       {props.invalid ? <p class="notice dead">{props.invalid}</p> : ''}
@@ -114,7 +150,8 @@ export function EventsPage(props: { config: RelayConfig; filters: EventFilters; 
       </form>
       {props.config.targets.length === 0 ? (
         <p class="notice">
-          No targets are configured: the relay keeps and shows what Green API sends to <span class="mono">POST /webhook</span>, and delivers it nowhere.
+          No targets are configured: the relay keeps and shows what Green API sends to{' '}
+          <span class="mono">POST /webhook</span>, and delivers it nowhere.
         </p>
       ) : (
         ''

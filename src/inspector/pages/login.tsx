@@ -26,7 +26,10 @@ export function LoginPage(props: { next: string; failed: boolean; closed: string
         </label>{' '}
         <button type="submit">Sign in</button>
       </form>
-      <p class="muted">The token is admin.token from the configuration, or the one the relay generated in its data folder (RELAY_DATA_DIR/admin-token).</p>
+      <p class="muted">
+        The token is admin.token from the configuration, or the one the relay generated in its data folder
+        (RELAY_DATA_DIR/admin-token).
+      </p>
       <script dangerouslySetInnerHTML={{ __html: SIGN_IN_SCRIPT }} />
     </Layout>
   );

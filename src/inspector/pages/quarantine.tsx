@@ -17,12 +17,19 @@ function Released(props: { as: string | null }) {
   );
 }
 
-export function QuarantinePage(props: { items: QuarantineSummary[]; next: string | null; done?: string; failed?: string }) {
+export function QuarantinePage(props: {
+  items: QuarantineSummary[];
+  next: string | null;
+  done?: string;
+  failed?: string;
+}) {
   return (
     <Layout title="Quarantine">
       <Outcome done={props.done} failed={props.failed} />
       <h1>Quarantine</h1>
-      <p class="muted">Bodies that carried a valid token but were not a notification. Open one to fix it and release it as an event.</p>
+      <p class="muted">
+        Bodies that carried a valid token but were not a notification. Open one to fix it and release it as an event.
+      </p>
       {props.items.length === 0 ? <p class="muted">Nothing in quarantine.</p> : ''}
       <table>
         <tbody>
@@ -43,7 +50,13 @@ export function QuarantinePage(props: { items: QuarantineSummary[]; next: string
           ))}
         </tbody>
       </table>
-      {props.next ? <p><a href={`/quarantine?cursor=${encodeURIComponent(props.next)}`}>Older →</a></p> : ''}
+      {props.next ? (
+        <p>
+          <a href={`/quarantine?cursor=${encodeURIComponent(props.next)}`}>Older →</a>
+        </p>
+      ) : (
+        ''
+      )}
     </Layout>
   );
 }

@@ -23,7 +23,8 @@ export function TargetsPage(props: { config: RelayConfig; stats: TargetStats[] }
         <tbody>
           {props.config.targets.map((target) => {
             const t = stats.get(target.name);
-            const rate = t && t.attempts > 0 ? `${((100 * t.succeeded) / t.attempts).toFixed(1)}% of ${t.attempts}` : '–';
+            const rate =
+              t && t.attempts > 0 ? `${((100 * t.succeeded) / t.attempts).toFixed(1)}% of ${t.attempts}` : '–';
             return (
               <tr>
                 <td>

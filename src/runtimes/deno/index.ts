@@ -17,7 +17,10 @@ import { openNodeSqlite, openNodeSqliteLock } from './sqlite-driver.ts';
 const env = Deno.env.toObject();
 const dataDir = env.RELAY_DATA_DIR ?? './data';
 const encoder = new TextEncoder();
-const io: Console = { say: (text) => void Deno.stderr.writeSync(encoder.encode(text)), exit: (code) => Deno.exit(code) };
+const io: Console = {
+  say: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+  exit: (code) => Deno.exit(code),
+};
 const logger = createJsonLogger((line) => Deno.stdout.writeSync(encoder.encode(`${line}\n`)));
 
 const loaded = loadConfigOrExit(env, dataDir, io);
@@ -47,7 +50,9 @@ if (!useKv) {
     io.exit(1);
   }
 }
-const { config, generated } = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
+const { config, generated } = canWrite
+  ? withAdminToken(loaded.config, dataDir)
+  : { config: loaded.config, generated: undefined };
 const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
 const db = kv ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
@@ -58,7 +63,8 @@ const relay = createProcessRelay({
   logger,
   fetch,
   peerAddress: (c) => getConnInfo(c).remote.address,
-  adminClosedReason: 'no admin token is configured: set admin.token in the configuration (Deno Deploy keeps no generated one)',
+  adminClosedReason:
+    'no admin token is configured: set admin.token in the configuration (Deno Deploy keeps no generated one)',
   onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
   dispatcher: kv ? createKvQueueDispatcher(kv, fetchPost(fetch)) : undefined,
 });
@@ -69,10 +75,17 @@ const server = Deno.serve(
     port: Number(env.PORT ?? 8787),
     hostname: env.HOST ?? '0.0.0.0',
     onListen: ({ port, hostname }) => {
-      relay.logger.info('relay.started', { port, version: VERSION, runtime: 'deno', store: kv ? 'kv' : 'sqlite', targets: config.targets.map((t) => t.name) });
+      relay.logger.info('relay.started', {
+        port,
+        version: VERSION,
+        runtime: 'deno',
+        store: kv ? 'kv' : 'sqlite',
+        targets: config.targets.map((t) => t.name),
+      });
       const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
       if (demoToken) io.say(demoBanner(url, demoToken, configPath));
-      if (config.admin.token) io.say(`${signInLines(url, config.admin.token, generated, Deno.stderr.isTerminal()).join('\n')}\n`);
+      if (config.admin.token)
+        io.say(`${signInLines(url, config.admin.token, generated, Deno.stderr.isTerminal()).join('\n')}\n`);
     },
   },
   relay.app.fetch,

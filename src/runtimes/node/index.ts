@@ -28,7 +28,9 @@ try {
   io.exit(1);
 }
 if (demoToken) io.say(demoBanner(relay.url, demoToken, configPath));
-io.say(`${signInLines(relay.url, relay.admin.token, relay.admin.generated, process.stderr.isTTY === true).join('\n')}\n`);
+io.say(
+  `${signInLines(relay.url, relay.admin.token, relay.admin.generated, process.stderr.isTTY === true).join('\n')}\n`,
+);
 
 let stopping = false;
 const stop = async (signal: string) => {

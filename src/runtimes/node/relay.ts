@@ -37,7 +37,6 @@ export interface NodeRelay {
   close(graceMs?: number): Promise<void>;
 }
 
-
 export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRelay> {
   mkdirSync(options.dataDir, { recursive: true });
   // Throws DataDirInUse when another relay holds the folder.
@@ -89,8 +88,10 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string) {
-  return new Promise<ServerType & { closeIdleConnections(): void; address(): AddressInfo | string | null }>((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server as never));
-    server.once('error', reject);
-  });
+  return new Promise<ServerType & { closeIdleConnections(): void; address(): AddressInfo | string | null }>(
+    (resolve, reject) => {
+      const server = serve({ fetch, port, hostname }, () => resolve(server as never));
+      server.once('error', reject);
+    },
+  );
 }

@@ -46,7 +46,10 @@ export const undiciPost: HttpPost = (url, { headers, body, timeoutMs, cancel }) 
       reject(err);
       controller?.abort(err);
     };
-    const timer = setTimeout(() => fail(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     if (cancel) {
       const onCancel = () => fail(cancel.reason instanceof Error ? cancel.reason : new Error('cancelled'));
       if (cancel.aborted) return onCancel();

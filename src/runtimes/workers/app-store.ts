@@ -10,7 +10,10 @@ import type { InstanceStore } from './instance-store.ts';
 const QUARANTINE = '_quarantine';
 const REGISTRY = '_registry';
 
-export function createDurableObjectStore(namespace: DurableObjectNamespace<InstanceStore>, configured: string[]): AppStore {
+export function createDurableObjectStore(
+  namespace: DurableObjectNamespace<InstanceStore>,
+  configured: string[],
+): AppStore {
   const stub = (name: string) => namespace.getByName(name);
   const noted = new Set<string>(configured);
 
@@ -34,7 +37,9 @@ export function createDurableObjectStore(namespace: DurableObjectNamespace<Insta
     ping: () => stub(QUARANTINE).ping(),
 
     async listEvents(query) {
-      const pages = query.instance ? [await stub(query.instance).listEvents(query)] : await everywhere((s) => s.listEvents(query));
+      const pages = query.instance
+        ? [await stub(query.instance).listEvents(query)]
+        : await everywhere((s) => s.listEvents(query));
       const merged = pages
         .flatMap((page) => page.items as EventSummary[])
         .sort((a, b) => b.receivedAt - a.receivedAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0));

@@ -17,7 +17,9 @@ let parsed: { source: string; config: RelayConfig } | undefined;
 export function configOf(env: Env): RelayConfig {
   const source = env.RELAY_CONFIG ?? '';
   if (parsed?.source !== source) {
-    const strings = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const strings = Object.fromEntries(
+      Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
     let json: unknown;
     try {
       json = JSON.parse(source);

@@ -20,7 +20,10 @@ export default {
     } catch (err) {
       // The same message as a refused start on Node, in the Worker's log and in the answer.
       console.error(err instanceof Error ? err.message : String(err));
-      return errorResponse('internal', err instanceof ConfigError ? err.message : 'the relay configuration could not be read');
+      return errorResponse(
+        'internal',
+        err instanceof ConfigError ? err.message : 'the relay configuration could not be read',
+      );
     }
     if (relay?.config !== config) {
       const configured = Object.keys(config.instances).filter((id) => id !== '*');
@@ -35,7 +38,8 @@ export default {
           logger: loggerFor(config),
           // Cloudflare's edge sets it to the address that connected to it.
           peerAddress: (c) => c.req.header('cf-connecting-ip'),
-          adminClosedReason: 'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN` (or set admin.token in RELAY_CONFIG)',
+          adminClosedReason:
+            'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN` (or set admin.token in RELAY_CONFIG)',
         }).app,
       };
     }

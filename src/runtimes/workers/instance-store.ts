@@ -32,7 +32,10 @@ export class InstanceStore extends DurableObject<Env> {
     super(ctx, env);
     this.config = configOf(env);
     this.logger = loggerFor(this.config);
-    this.store = createSqlStore(durableObjectSqlDriver(ctx.storage), { dedupWindowMs: this.config.dedupWindowMs, retentionMs: this.config.retentionMs });
+    this.store = createSqlStore(durableObjectSqlDriver(ctx.storage), {
+      dedupWindowMs: this.config.dedupWindowMs,
+      retentionMs: this.config.retentionMs,
+    });
     this.prune = createPruner(this.store, this.logger);
     // A new object has nothing in flight: deliveries leased by one that was evicted are due now.
     ctx.blockConcurrencyWhile(async () => {
@@ -88,7 +91,10 @@ export class InstanceStore extends DurableObject<Env> {
   /** The registry object's list of instances seen through "*" (only that object has the table). */
   instances(): string[] {
     this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS seen_instances (id TEXT PRIMARY KEY)');
-    return this.ctx.storage.sql.exec<{ id: string }>('SELECT id FROM seen_instances').toArray().map((row) => row.id);
+    return this.ctx.storage.sql
+      .exec<{ id: string }>('SELECT id FROM seen_instances')
+      .toArray()
+      .map((row) => row.id);
   }
   noteInstance(id: string): void {
     this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS seen_instances (id TEXT PRIMARY KEY)');

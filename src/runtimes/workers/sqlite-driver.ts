@@ -4,7 +4,9 @@
 import type { SqlDriver, SqlValue } from '../../store/sql-driver.ts';
 
 const bind = (params: readonly SqlValue[]) =>
-  params.map((value) => (value instanceof Uint8Array ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value));
+  params.map((value) =>
+    value instanceof Uint8Array ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value,
+  );
 
 export function durableObjectSqlDriver(storage: DurableObjectStorage): SqlDriver {
   const { sql } = storage;
@@ -20,7 +22,8 @@ export function durableObjectSqlDriver(storage: DurableObjectStorage): SqlDriver
         .exec(text, ...bind(params))
         .toArray()
         .map((row) => {
-          for (const key in row) if (row[key] instanceof ArrayBuffer) (row as Record<string, unknown>)[key] = new Uint8Array(row[key]);
+          for (const key in row)
+            if (row[key] instanceof ArrayBuffer) (row as Record<string, unknown>)[key] = new Uint8Array(row[key]);
           return row as Row;
         });
     },

@@ -6,7 +6,16 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Dispatcher, DispatcherOptions } from '../../../delivery/dispatcher.ts';
 import type { Store } from '../../../store/store.ts';
-import { fromThreadError, soon, STORE_METHODS, type Call, type FromThread, type Notes, type ThreadData, type ToThread } from './protocol.ts';
+import {
+  fromThreadError,
+  soon,
+  STORE_METHODS,
+  type Call,
+  type FromThread,
+  type Notes,
+  type ThreadData,
+  type ToThread,
+} from './protocol.ts';
 
 export interface StoreThread {
   store: Store;
@@ -25,7 +34,11 @@ export interface StoreThread {
  * Starts the thread on the SQLite `file` and resolves once its tables are ready. `onFailure`
  * hears of a thread that stops by itself; every store call after that fails (answers are 503).
  */
-export async function startStoreThread(file: string, options: ThreadData['options'], onFailure: (err: Error) => void): Promise<StoreThread> {
+export async function startStoreThread(
+  file: string,
+  options: ThreadData['options'],
+  onFailure: (err: Error) => void,
+): Promise<StoreThread> {
   const worker = startWorker({ file, options });
   const pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   let outgoing: Call[] = [];
@@ -60,7 +73,10 @@ export async function startStoreThread(file: string, options: ThreadData['option
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: FromThread) => {
       if (message.type === 'ready') resolve();
-      else reject(message.type === 'failed' ? fromThreadError(message.error) : new Error('the store thread did not start'));
+      else
+        reject(
+          message.type === 'failed' ? fromThreadError(message.error) : new Error('the store thread did not start'),
+        );
     });
     worker.once('error', reject);
   });
@@ -83,7 +99,9 @@ export async function startStoreThread(file: string, options: ThreadData['option
   );
 
   return {
-    store: Object.fromEntries(STORE_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as unknown as Store,
+    store: Object.fromEntries(
+      STORE_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)]),
+    ) as unknown as Store,
     dispatcher(deps) {
       onNotes = ({ logs, attempts }) => {
         for (const [level, event, fields] of logs) deps.logger[level](event, fields);

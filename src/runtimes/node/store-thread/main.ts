@@ -10,7 +10,16 @@ import type { Defer } from '../../../store/batch.ts';
 import { createSqlStore } from '../../../store/sql-store.ts';
 import type { Store } from '../../../store/store.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from '../sqlite-driver.ts';
-import { soon, toThreadError, type Call, type FromThread, type Notes, type Reply, type ThreadData, type ToThread } from './protocol.ts';
+import {
+  soon,
+  toThreadError,
+  type Call,
+  type FromThread,
+  type Notes,
+  type Reply,
+  type ThreadData,
+  type ToThread,
+} from './protocol.ts';
 import { undiciPost } from '../undici-post.ts';
 
 const port = parentPort!;

@@ -7,8 +7,22 @@ export type StoreMethod = keyof Store;
 
 /** Every Store method the thread answers, checked against the interface at compile time. */
 export const STORE_METHODS = Object.keys({
-  ingest: 1, quarantine: 1, ping: 1, claim: 1, record: 1, releaseClaims: 1, nextDueAt: 1, prune: 1,
-  listEvents: 1, getEvent: 1, replay: 1, replayDead: 1, listQuarantine: 1, getQuarantined: 1, markReleased: 1, targetStats: 1,
+  ingest: 1,
+  quarantine: 1,
+  ping: 1,
+  claim: 1,
+  record: 1,
+  releaseClaims: 1,
+  nextDueAt: 1,
+  prune: 1,
+  listEvents: 1,
+  getEvent: 1,
+  replay: 1,
+  replayDead: 1,
+  listQuarantine: 1,
+  getQuarantined: 1,
+  markReleased: 1,
+  targetStats: 1,
 } satisfies Record<StoreMethod, 1>) as StoreMethod[];
 
 export interface ThreadData {
@@ -42,7 +56,11 @@ export interface Notes {
 }
 
 export type ToThread = { type: 'calls'; calls: Call[] } | { type: 'close' };
-export type FromThread = { type: 'ready' } | { type: 'failed'; error: ThreadError } | { type: 'replies'; replies: Reply[] } | ({ type: 'notes' } & Notes);
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'failed'; error: ThreadError }
+  | { type: 'replies'; replies: Reply[] }
+  | ({ type: 'notes' } & Notes);
 
 export function toThreadError(err: unknown): ThreadError {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
