@@ -44,6 +44,8 @@ interface Server {
   child: ChildProcess;
   /** Peak and current resident memory, MB. */
   memory(): { peak: number; now: number };
+  /** CPU time the process has used so far, all threads, ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -72,11 +74,19 @@ async function startServer(kind: 'relay' | 'bare', config?: object): Promise<Ser
     }, 50);
   });
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  // utime + stime of the process and all its threads, in clock ticks (100 per second on Linux).
+  const cpuMs = () => {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  };
   const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())![1]) / 1024;
   return {
     url: `http://127.0.0.1:${port}`,
     child,
     memory: () => ({ peak: mb('VmHWM'), now: mb('VmRSS') }),
+    cpuMs,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -183,6 +193,7 @@ async function endToEnd(targetCount: number, rate?: number): Promise<void> {
   const server = await startServer('relay', relayConfig(sinks.urls));
   const pool = new Pool(server.url, { connections: 20 });
   const answeredAt = new Map<string, number>();
+  const cpuBefore = server.cpuMs();
   const started = performance.timeOrigin + performance.now();
   let next = 0;
   await Promise.all(
@@ -219,9 +230,10 @@ async function endToEnd(targetCount: number, rate?: number): Promise<void> {
   }
   latencies.sort((a, b) => a - b);
   const seconds = (last - started) / 1000;
+  const cpuPerNotification = (server.cpuMs() - cpuBefore) / E2E_NOTIFICATIONS;
   row(
     `end to end: ${fmt(E2E_NOTIFICATIONS, 0)} notifications × ${targetCount} target${targetCount > 1 ? 's' : ''}, ${rate ? `sent at ${fmt(rate, 0)}/s` : 'sent at full speed'}`,
-    `${fmt(stats.firstSeen.size / seconds, 0)} deliveries/s, answer→receipt p50/p99 ${fmt(percentile(latencies, 0.5))}/${fmt(percentile(latencies, 0.99))} ms`,
+    `${fmt(stats.firstSeen.size / seconds, 0)} deliveries/s, ${fmt(cpuPerNotification, 2)} ms CPU/notification, answer→receipt p50/p99 ${fmt(percentile(latencies, 0.5))}/${fmt(percentile(latencies, 0.99))} ms`,
     targetCount === 5 ? (rate === 1_000 ? 'p50 < 20 ms' : rate ? '' : '≥ 5,000/s') : '',
   );
   if (stats.firstSeen.size < expected)
@@ -336,7 +348,12 @@ const only = process.argv
 const part = (name: string) => !only || only.includes(name);
 if (part('normalization')) normalization();
 if (part('answer')) await answerPath();
-if (part('e2e')) {
+/** --e2e=5 or --e2e=5@1000: only that end-to-end run (targets, and a pace in notifications/s). */
+const oneE2e = process.argv.find((arg) => arg.startsWith('--e2e='))?.slice('--e2e='.length);
+if (oneE2e) {
+  const [targets, rate] = oneE2e.split('@').map(Number);
+  await endToEnd(targets!, rate);
+} else if (part('e2e')) {
   for (const targets of [1, 5, 20]) await endToEnd(targets);
   // Paced: the latency of a relay that keeps up, and of one at its limit on this machine.
   await endToEnd(5, 500);
@@ -350,7 +367,7 @@ const table = [
   '|---|---|---|',
   ...rows.map(([what, value, target]) => `| ${what} | ${value} | ${target} |`),
 ].join('\n');
-if (!quick && !only) {
+if (!quick && !only && !oneE2e) {
   writeFileSync(
     join(ROOT, 'BENCHMARKS.md'),
     `# Benchmarks\n\nWritten by \`npm run bench\` (scripts/bench/main.ts) on ${machine}. Everything ran on this one\nmachine at once: the load generator, the relay or the bare server, and the target servers share its\ncores, so compare the relay with the bare server of the same run rather than with other machines.\n\n${table}\n`,

@@ -64,7 +64,8 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
             delivery,
           );
       }
-      await prune(now());
+      const pruning = prune(now());
+      if (pruning) await pruning;
     } catch (err) {
       logger.error('dispatcher.error', { error: describeError(err) });
     }

@@ -36,13 +36,21 @@ export async function resumeClaims(store: Store, logger: Logger, now: number): P
   return released;
 }
 
-/** Deletes settled events past their retention, at most once per `everyMs` however often it is called. */
-export function createPruner(store: Store, logger: Logger, everyMs = 60_000): (now: number) => Promise<void> {
+/**
+ * Deletes settled events past their retention, at most once per `everyMs` however often it is
+ * called. Between runs it answers without a promise: it is asked on every pump of a busy loop.
+ */
+export function createPruner(
+  store: Store,
+  logger: Logger,
+  everyMs = 60_000,
+): (now: number) => Promise<void> | undefined {
   let last = Number.NEGATIVE_INFINITY;
-  return async (now) => {
-    if (now - last < everyMs) return;
+  return (now) => {
+    if (now - last < everyMs) return undefined;
     last = now;
-    const pruned = await store.prune(now);
-    if (pruned > 0) logger.info('events.pruned', { count: pruned });
+    return store.prune(now).then((pruned) => {
+      if (pruned > 0) logger.info('events.pruned', { count: pruned });
+    });
   };
 }

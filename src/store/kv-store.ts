@@ -325,7 +325,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
     async record(a: AttemptRecord) {
       let series = 0;
       const settledAt = a.startedAt + a.latencyMs;
-      const [eventId, target] = JSON.parse(a.ref) as [string, string];
+      const [eventId, target] = JSON.parse(String(a.ref)) as [string, string];
       await updateDelivery(eventId, target, (d) => {
         if (!d) return null;
         series = d.series;

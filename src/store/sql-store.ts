@@ -198,7 +198,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         JSON.stringify(rows.map((row) => row.id)),
       ]);
       return rows.map((row): ClaimedDelivery => ({
-        ref: String(row.id),
+        ref: row.id,
         eventId: row.event_id,
         target,
         attempt: row.attempts + 1,

@@ -30,10 +30,12 @@ export interface QuarantinedBody {
   body: Uint8Array;
 }
 
+/** A store's own handle of a delivery: handed back with its attempt as it was, never looked into. */
+export type DeliveryRef = string | number;
+
 /** A delivery the dispatcher has claimed: it owns it until it records an attempt. */
 export interface ClaimedDelivery {
-  /** The store's own handle of the delivery, handed back with its attempt; opaque to everyone else. */
-  ref: string;
+  ref: DeliveryRef;
   eventId: string;
   target: string;
   /** The number of the attempt about to be made, from 1. */
@@ -54,7 +56,7 @@ export interface ClaimRequest {
 
 export interface AttemptRecord {
   /** `ClaimedDelivery.ref` of the delivery attempted. */
-  ref: string;
+  ref: DeliveryRef;
   eventId: string;
   target: string;
   attempt: number;

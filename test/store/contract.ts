@@ -42,7 +42,7 @@ const claimAll = (store: Store, now: number, target = 'a', limit = 50) =>
   store.claim([{ target, limit, leaseMs: LEASE }], now);
 
 function attempt(
-  d: { ref: string; eventId: string; target: string; attempt: number },
+  d: { ref: string | number; eventId: string; target: string; attempt: number },
   outcome: 'delivered' | 'retry' | 'dead',
   startedAt: number,
   nextAt: number | null = null,

@@ -26,7 +26,7 @@ export class InstanceStore extends DurableObject<Env> {
   private readonly config: RelayConfig;
   private readonly logger: Logger;
   /** Throttled per object: an alarm that fires often prunes at most once a minute. */
-  private readonly prune: (now: number) => Promise<void>;
+  private readonly prune: (now: number) => Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -1,0 +1,145 @@
+// `npm run profile`: where the relay's CPU goes. Runs the built relay under `node --cpu-prof` (both
+// threads write a profile), sends it notifications as the bench's end-to-end run does, and prints
+// each thread's busy time and its heaviest functions by self time.
+//   npm run profile -- --targets=3 --notifications=20000 [--rate=1000] [--keep]
+import { fork, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { loadFixtures } from '../../test/helpers/fixtures.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const arg = (name: string, fallback: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const TARGETS = arg('targets', 3);
+const NOTIFICATIONS = arg('notifications', 20_000);
+const RATE = arg('rate', 0);
+const TOP = arg('top', 25);
+const TOKEN = 'profile-token';
+
+const corpus = loadFixtures().map((f) => f.json);
+let sequence = 0;
+const nextBody = () => {
+  const n = sequence++;
+  const body = { ...corpus[n % corpus.length]!, timestamp: 1_700_000_000 + n } as Record<string, unknown>;
+  if (typeof body.idMessage === 'string') body.idMessage = `PROFILE${n}`;
+  return JSON.stringify(body);
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'profile-'));
+const sinks = fork(join(ROOT, 'scripts/bench/sinks.ts'), [String(TARGETS), ''], {
+  execArgv: ['--import', 'tsx'],
+  stdio: 'inherit',
+});
+const message = (type: string) =>
+  new Promise<any>((resolve) => sinks.on('message', (m: any) => m.type === type && resolve(m)));
+const { urls } = await message('ready');
+writeFileSync(
+  join(dir, 'relay.config.json'),
+  JSON.stringify({
+    instances: { '*': { token: TOKEN } },
+    admin: { token: 'x' },
+    targets: urls.map((url: string, i: number) => ({ name: `t${i}`, url, concurrency: 20 })),
+  }),
+);
+const relay = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`, 'dist/node.js'], {
+  cwd: ROOT,
+  env: {
+    PATH: process.env.PATH,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RELAY_DATA_DIR: dir,
+    RELAY_CONFIG: join(dir, 'relay.config.json'),
+  },
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
+let out = '';
+relay.stdout!.on('data', (chunk) => (out += chunk));
+const port = await new Promise<number>((resolve) => {
+  const look = setInterval(() => {
+    const found = /"event":"relay\.started"[^\n]*"port":(\d+)/.exec(out);
+    if (found) {
+      clearInterval(look);
+      resolve(Number(found[1]));
+    }
+  }, 50);
+});
+relay.stdout!.removeAllListeners('data');
+relay.stdout!.resume();
+
+const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 20 });
+const started = performance.now();
+let next = 0;
+await Promise.all(
+  Array.from({ length: 20 }, async () => {
+    while (next < NOTIFICATIONS) {
+      const due = RATE ? started + (next * 1000) / RATE : 0;
+      next++;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const response = await pool.request({
+        path: '/webhook',
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: nextBody(),
+      });
+      await response.body.text();
+    }
+  }),
+);
+const answered = performance.now();
+for (;;) {
+  sinks.send({ type: 'stats' });
+  const { firstSeen } = await message('stats');
+  if (firstSeen.length >= NOTIFICATIONS * TARGETS) break;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+}
+const delivered = performance.now();
+await pool.close();
+relay.kill('SIGTERM');
+await new Promise((resolve) => relay.once('exit', resolve));
+sinks.kill();
+
+console.log(
+  `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s, delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
+);
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+for (const file of readdirSync(join(dir, 'prof')).sort()) {
+  const profile = JSON.parse(readFileSync(join(dir, 'prof', file), 'utf8')) as {
+    nodes: Node[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+    endTime: number;
+  };
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const byFunction = new Map<string, number>();
+  let busy = 0;
+  for (const node of profile.nodes) {
+    const us = self.get(node.id) ?? 0;
+    const name = node.callFrame.functionName || '(anonymous)';
+    if (name !== '(idle)' && name !== '(program)') busy += us;
+    const where = node.callFrame.url
+      ? `${node.callFrame.url.replace(/^.*\/(node_modules|dist|src)\//, '$1/')}:${node.callFrame.lineNumber + 1}`
+      : '';
+    const key = `${name} ${where}`.trim();
+    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+  }
+  const total = profile.endTime - profile.startTime;
+  console.log(
+    `\n${file}: busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(1)} s, ${(busy / NOTIFICATIONS).toFixed(1)} µs per notification`,
+  );
+  for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
+    console.log(`  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${key}`);
+  }
+}
+if (process.argv.includes('--keep')) console.log(`\nprofiles kept in ${join(dir, 'prof')}`);
+process.exit(0);
