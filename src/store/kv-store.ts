@@ -11,6 +11,7 @@
 //   ['cq', target, chat, receivedAt, id]   pending deliveries of a chat, oldest first (per-chat ordering)
 import { concatBytes } from '../bytes.ts';
 import { typeMatcher } from '../event.ts';
+import { createKvControlStore } from './kv-control-store.ts';
 import {
   chatKey,
   decodeCursor,
@@ -19,6 +20,7 @@ import {
   quarantineId,
   quarantineNumber,
   STATUS_AFTER,
+  attemptsAfter,
 } from './rules.ts';
 import type {
   AttemptRecord,
@@ -332,7 +334,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         return {
           ...d,
           status: STATUS_AFTER[a.outcome],
-          attempts: a.attempt,
+          attempts: attemptsAfter(a),
           nextAt: a.nextAt ?? settledAt,
           leased: false,
           lastStatus: a.statusCode,
@@ -386,6 +388,44 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
         pruned++;
       }
       return pruned;
+    },
+
+    ...createKvControlStore(kv),
+
+    async expireHeld(target, before, error, now) {
+      let expired = 0;
+      for (const { key } of await collect({ prefix: ['due', target] })) {
+        const eventId = key[3] as string;
+        const done = await updateDelivery(eventId, target, (d) =>
+          d && d.status === 'pending' && !d.leased && d.updatedAt < before
+            ? { ...d, status: 'dead', lastError: error, updatedAt: now }
+            : null,
+        );
+        if (done) expired++;
+      }
+      return expired;
+    },
+
+    async activity(since, bucketMs) {
+      const bucket = (at: number) => Math.floor(at / bucketMs) * bucketMs;
+      const received = new Map<number, number>();
+      for await (const { key } of kv.list({ start: ['t', since], end: ['t', Number.MAX_SAFE_INTEGER] })) {
+        const at = bucket(key[1] as number);
+        received.set(at, (received.get(at) ?? 0) + 1);
+      }
+      const attempts = new Map<string, { at: number; target: string; outcome: AttemptRow['outcome']; count: number }>();
+      for await (const { value: a } of kv.list<AttemptRow>({ prefix: ['a'] })) {
+        if (a.startedAt < since) continue;
+        const at = bucket(a.startedAt);
+        const key = `${at}\n${a.target}\n${a.outcome}`;
+        const entry = attempts.get(key) ?? { at, target: a.target, outcome: a.outcome, count: 0 };
+        entry.count++;
+        attempts.set(key, entry);
+      }
+      return {
+        received: [...received].sort((a, b) => a[0] - b[0]).map(([at, count]) => ({ at, count })),
+        attempts: [...attempts.values()].sort((a, b) => a.at - b.at),
+      };
     },
 
     async ping() {

@@ -36,7 +36,12 @@ export const STATUS_AFTER: Record<AttemptRecord['outcome'], DeliveryStatus> = {
   delivered: 'delivered',
   retry: 'pending',
   dead: 'dead',
+  held: 'pending',
 };
+
+/** The attempts a delivery has spent after one with this outcome: a held attempt spends none. */
+export const attemptsAfter = (a: Pick<AttemptRecord, 'attempt' | 'outcome'>) =>
+  a.outcome === 'held' ? a.attempt - 1 : a.attempt;
 
 /** A stored delivery as operators see it: `nextAt` only while it is pending. */
 export function deliveryState(d: Omit<DeliveryState, 'nextAt'> & { nextAt: number }): DeliveryState {

@@ -253,6 +253,18 @@ export function createSqlOperatorStore(db: SqlDriver): OperatorStore {
       db.run('UPDATE quarantine SET released_as = ? WHERE id = ?', [eventId, quarantineNumber(id)]);
     },
 
+    async activity(since, bucketMs) {
+      const received = db.all<{ at: number; count: number }>(
+        'SELECT CAST(received_at / ? AS INTEGER) * ? AS at, COUNT(*) AS count FROM events WHERE received_at >= ? GROUP BY 1 ORDER BY 1',
+        [bucketMs, bucketMs, since],
+      );
+      const attempts = db.all<{ at: number; target: string; outcome: AttemptRow['outcome']; count: number }>(
+        'SELECT CAST(started_at / ? AS INTEGER) * ? AS at, target, outcome, COUNT(*) AS count FROM attempts WHERE started_at >= ? GROUP BY 1, 2, 3 ORDER BY 1',
+        [bucketMs, bucketMs, since],
+      );
+      return { received, attempts };
+    },
+
     async targetStats(since) {
       const counts = db.all<{ target: string; status: DeliveryStatus; n: number }>(
         'SELECT target, status, COUNT(*) AS n FROM deliveries GROUP BY target, status',

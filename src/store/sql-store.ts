@@ -4,7 +4,8 @@ import type { SqlDriver } from './sql-driver.ts';
 import { createBatcher, type Defer } from './batch.ts';
 import { createSqlOperatorStore } from './sql-operator-store.ts';
 import { preview } from '../event-preview.ts';
-import { chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
+import { attemptsAfter, chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
+import { CONTROL_SCHEMA, createSqlControlStore } from './sql-control-store.ts';
 import type { AttemptRecord, ClaimedDelivery, ClaimRequest, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS attempts (
   latency_ms  INTEGER NOT NULL,
   status_code INTEGER,
   error       TEXT,
-  outcome     TEXT NOT NULL               -- delivered | retry | dead
+  outcome     TEXT NOT NULL               -- delivered | retry | dead | held
 );
 -- By delivery, not by event: delivery ids grow with time, so new entries go at the end of the
 -- index instead of onto a random page per attempt (event ids are hashes). Files made before
@@ -108,6 +109,7 @@ export interface SqlStoreOptions {
 /** Creates the tables if needed and returns the Store over them. */
 export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   db.exec(SCHEMA);
+  db.exec(CONTROL_SCHEMA);
   migrate(db);
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
@@ -166,7 +168,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     db.run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
        WHERE id = ?`,
-      [STATUS_AFTER[a.outcome], a.attempt, a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, id],
+      [STATUS_AFTER[a.outcome], attemptsAfter(a), a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, id],
     );
   }
 
@@ -220,6 +222,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
 
   return {
     ...createSqlOperatorStore(db),
+    ...createSqlControlStore(db),
 
     async quarantine(q: QuarantinedBody) {
       const [row] = db.all<{ id: number }>(

@@ -54,6 +54,25 @@ export interface ClaimRequest {
   perChat?: boolean;
 }
 
+/** A target's circuit and pause (delivery/circuit.ts says what the fields mean). */
+export interface TargetState {
+  target: string;
+  /** Bumped by every write; a write that names an older version loses (several dispatchers share a target). */
+  version: number;
+  paused: boolean;
+  pausedAt: number | null;
+  /** When the circuit opened; null while closed. */
+  openedAt: number | null;
+  /** Failed attempts since the last success. */
+  failures: number;
+  /** When the next probe may start (open only). */
+  probeAt: number | null;
+  /** Failed probes since the circuit opened. */
+  probes: number;
+  lastError: string | null;
+  updatedAt: number;
+}
+
 export interface AttemptRecord {
   /** `ClaimedDelivery.ref` of the delivery attempted. */
   ref: DeliveryRef;
@@ -64,8 +83,12 @@ export interface AttemptRecord {
   latencyMs: number;
   statusCode: number | null;
   error: string | null;
-  /** What happens next: done, try again at `nextAt`, or give up. */
-  outcome: 'delivered' | 'retry' | 'dead';
+  /**
+   * What happens next: done, try again at `nextAt`, give up, or `held`: the target's circuit is
+   * open (or it is paused), so the attempt is kept but its delivery keeps its place and retries
+   * (due again at `nextAt`, once the hold ends).
+   */
+  outcome: 'delivered' | 'retry' | 'dead' | 'held';
   nextAt: number | null;
 }
 
@@ -77,6 +100,26 @@ export interface AppStore extends OperatorStore {
   quarantine(body: QuarantinedBody): Promise<string>;
   /** Throws when the store cannot take writes (for /healthz). */
   ping(): Promise<void>;
+  /** Every target's stored circuit and pause (targets never held have none). */
+  targetStates(): Promise<TargetState[]>;
+  /** Pauses or resumes a target (an operator's doing), whatever its circuit; bumps its version. */
+  setTargetPaused(target: string, paused: boolean, now: number): Promise<TargetState>;
+  /** Counts `by` occurrences (default 1) towards the grouped alert `key` (dead deliveries, quarantined bodies). */
+  countAlert(key: string, at: number, sample: string, by?: number): Promise<void>;
+  /** Takes (and forgets) the alert counts whose first occurrence is before `before`; `next`: the first occurrence of those left. */
+  takeAlertCounts(before: number): Promise<{ taken: AlertCount[]; next: number | null }>;
+  /** A small value the relay keeps between starts (last states seen, pass times); null when never written. */
+  readState(key: string): Promise<string | null>;
+  writeState(key: string, value: string, now: number): Promise<void>;
+}
+
+export interface AlertCount {
+  key: string;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  /** The latest occurrence's words (the last error, the last reason). */
+  sample: string;
 }
 
 /** The whole store: the app's side and the dispatcher's. */
@@ -94,6 +137,10 @@ export interface Store extends AppStore {
   nextDueAt(targets: string[]): Promise<number | null>;
   /** Deletes settled events older than the retention; returns how many. */
   prune(now: number): Promise<number>;
+  /** Writes a target's state if its stored version is still `state.version`; false when another writer came first. */
+  saveTargetState(state: TargetState): Promise<boolean>;
+  /** Makes the pending deliveries of `target` last touched before `before` dead, with `error`; returns how many. */
+  expireHeld(target: string, before: number, error: string, now: number): Promise<number>;
 }
 
 // ---- what operators read and do (admin API, inspector, metrics) ----------------------------
@@ -212,4 +259,13 @@ export interface OperatorStore {
   markReleased(id: string, eventId: string): Promise<void>;
   /** Per-target counts, and attempts since `since` (epoch ms). */
   targetStats(since: number): Promise<TargetStats[]>;
+  /** Notifications received and attempts made per bucket of `bucketMs` since `since`, for the inspector's charts. */
+  activity(since: number, bucketMs: number): Promise<Activity>;
+}
+
+export interface Activity {
+  /** Bucket start (epoch ms) and how many events arrived in it. */
+  received: { at: number; count: number }[];
+  /** Bucket start, target, outcome and how many attempts. */
+  attempts: { at: number; target: string; outcome: AttemptRecord['outcome']; count: number }[];
 }

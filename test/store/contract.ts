@@ -317,4 +317,113 @@ export const STORE_CONTRACT: StoreCase[] = [
       );
     },
   },
+  {
+    name: 'records a held attempt without spending a retry: the delivery keeps its place and its attempt count',
+    async run(store) {
+      const e = event({ targets: ['h'] });
+      await store.ingest(e);
+      const [d] = await store.claim([{ target: 'h', limit: 1, leaseMs: LEASE }], T0);
+      await store.record({ ...attempt(d!, 'retry', T0, T0), outcome: 'held' });
+      const [again] = await store.claim([{ target: 'h', limit: 1, leaseMs: LEASE }], T0 + 1);
+      assert.equal(again!.attempt, 1, 'the held attempt spent nothing');
+      const detail = (await store.getEvent(e.id))!;
+      assert.deepEqual(
+        detail.attempts.map((a) => a.outcome),
+        ['held'],
+      );
+      assert.equal(detail.deliveries[0]!.status, 'pending');
+    },
+  },
+  {
+    name: 'keeps target states with compare-and-set, and pauses whatever the circuit says',
+    async run(store) {
+      const target = `t${serial++}`;
+      const closed = {
+        target,
+        version: 0,
+        paused: false,
+        pausedAt: null,
+        openedAt: null,
+        failures: 3,
+        probeAt: null,
+        probes: 0,
+        lastError: 'HTTP 503',
+        updatedAt: T0,
+      };
+      assert.equal(await store.saveTargetState(closed), true);
+      assert.equal(await store.saveTargetState(closed), false, 'an older version loses');
+      const [saved] = (await store.targetStates()).filter((s) => s.target === target);
+      assert.equal(saved!.version, 1);
+      assert.equal(saved!.failures, 3);
+      const paused = await store.setTargetPaused(target, true, T0 + 5);
+      assert.deepEqual([paused.paused, paused.pausedAt, paused.version], [true, T0 + 5, 2]);
+      // A dispatcher's write keeps the operator's pause.
+      assert.equal(
+        await store.saveTargetState({ ...saved!, version: 2, paused: false, openedAt: T0 + 6, probeAt: T0 + 7 }),
+        true,
+      );
+      const [open] = (await store.targetStates()).filter((s) => s.target === target);
+      assert.deepEqual([open!.paused, open!.openedAt, open!.probeAt, open!.version], [true, T0 + 6, T0 + 7, 3]);
+      assert.equal(
+        (await store.setTargetPaused(target, true, T0 + 7)).pausedAt,
+        T0 + 5,
+        'pausing again keeps the first time',
+      );
+      const resumed = await store.setTargetPaused(target, false, T0 + 8);
+      assert.deepEqual([resumed.paused, resumed.pausedAt, resumed.openedAt], [false, null, T0 + 6]);
+    },
+  },
+  {
+    name: 'ends holds: pending deliveries of a target not touched since a time become dead',
+    async run(store) {
+      const old = event({ targets: ['x'], receivedAt: T0 });
+      const recent = event({ targets: ['x'], receivedAt: T0 + 10_000 });
+      for (const e of [old, recent]) await store.ingest(e);
+      assert.equal(await store.expireHeld('x', T0 + 5_000, 'held too long', T0 + 20_000), 1);
+      assert.equal((await store.getEvent(old.id))!.deliveries[0]!.status, 'dead');
+      assert.equal((await store.getEvent(old.id))!.deliveries[0]!.lastError, 'held too long');
+      assert.equal((await store.getEvent(recent.id))!.deliveries[0]!.status, 'pending');
+    },
+  },
+  {
+    name: 'counts grouped alerts, hands over those whose interval has passed once, and keeps small values',
+    async run(store) {
+      await store.countAlert('dead:a', T0, 'HTTP 500');
+      await store.countAlert('dead:a', T0 + 10, 'HTTP 502', 2);
+      await store.countAlert('quarantined', T0 + 100, 'not JSON');
+      const first = await store.takeAlertCounts(T0 + 50);
+      assert.deepEqual(
+        first.taken.map((c) => [c.key, c.count, c.firstAt, c.lastAt, c.sample]),
+        [['dead:a', 3, T0, T0 + 10, 'HTTP 502']],
+      );
+      assert.equal(first.next, T0 + 100);
+      assert.deepEqual((await store.takeAlertCounts(T0 + 50)).taken, []);
+      assert.deepEqual(
+        (await store.takeAlertCounts(T0 + 200)).taken.map((c) => c.key),
+        ['quarantined'],
+      );
+      assert.equal(await store.readState('k'), null);
+      await store.writeState('k', 'v1', T0);
+      await store.writeState('k', 'v2', T0 + 1);
+      assert.equal(await store.readState('k'), 'v2');
+    },
+  },
+  {
+    name: 'counts events received and attempts made per bucket, for the charts',
+    async run(store) {
+      const e = event({ targets: ['chart'], receivedAt: T0 + 120_000 });
+      await store.ingest(e);
+      const [d] = await store.claim([{ target: 'chart', limit: 1, leaseMs: LEASE }], T0 + 120_000);
+      await store.record(attempt(d!, 'delivered', T0 + 125_000));
+      const activity = await store.activity(T0 + 60_000, 60_000);
+      const bucket = Math.floor((T0 + 120_000) / 60_000) * 60_000;
+      assert.ok(activity.received.some((r) => r.at === bucket && r.count >= 1));
+      assert.ok(
+        activity.attempts.some(
+          (a) => a.at === bucket && a.target === 'chart' && a.outcome === 'delivered' && a.count === 1,
+        ),
+      );
+      assert.ok(activity.received.every((r) => r.at >= T0));
+    },
+  },
 ];

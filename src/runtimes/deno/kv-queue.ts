@@ -7,7 +7,8 @@
 import { dispatchPass } from '../../delivery/dispatch-pass.ts';
 import type { DispatcherFactory } from '../../delivery/dispatcher.ts';
 import type { HttpPost } from '../../delivery/http-post.ts';
-import { createPruner, resumeClaims } from '../../delivery/lanes.ts';
+import { createControl, createPruner, resumeClaims } from '../../delivery/lanes.ts';
+import type { RateGate } from '../../delivery/rate.ts';
 
 /** Attempts at once per pass: a Deploy isolate is shared, so stay modest. */
 const MAX_IN_FLIGHT = 10;
@@ -16,6 +17,8 @@ const PASS_BUDGET_MS = 30_000;
 export function createKvQueueDispatcher(kv: Deno.Kv, post: HttpPost): DispatcherFactory {
   return (deps) => {
     const prune = createPruner(deps.store, deps.logger);
+    const gates = new Map<string, RateGate>();
+    const control = createControl(deps, () => void wakeAt(deps.now()));
     let running = false;
     let nextWake: number | null = null;
 
@@ -30,17 +33,34 @@ export function createKvQueueDispatcher(kv: Deno.Kv, post: HttpPost): Dispatcher
     return {
       async start() {
         await resumeClaims(deps.store, deps.logger, deps.now());
+        await control.load();
         running = true;
         kv.listenQueue(async () => {
           if (!running) return;
           nextWake = null;
-          const next = await dispatchPass({ ...deps, post, maxInFlight: MAX_IN_FLIGHT, budgetMs: PASS_BUDGET_MS });
+          await control.tick(deps.now());
+          const next = await dispatchPass({
+            ...deps,
+            post,
+            maxInFlight: MAX_IN_FLIGHT,
+            budgetMs: PASS_BUDGET_MS,
+            control,
+            gates,
+          });
+          await control.settle();
+          await control.save();
           await prune(deps.now());
-          if (next !== null) await wakeAt(next);
+          // Grouped alerts are told by a later pass: wake for the end of their interval too.
+          const flushAt = deps.now() + deps.alertGroupEveryMs;
+          await wakeAt(next === null ? flushAt : Math.min(next, flushAt));
         });
         await wakeAt(deps.now());
       },
       wake() {
+        if (running) void wakeAt(deps.now());
+      },
+      targetsChanged() {
+        control.invalidate();
         if (running) void wakeAt(deps.now());
       },
       async stop() {

@@ -2,10 +2,12 @@
 // ingest goes to one of them and what operators read is gathered from all of them (merged newest
 // first, which keeps cursors valid across objects). Quarantined bodies, which may name no
 // instance, share one object. Instances admitted by "*" are noted in a registry object the first
-// time an isolate sees them, so that listings find them.
+// time an isolate sees them, so that listings find them. Targets' circuits and pauses, alert
+// counts and the relay's small values are the control object's.
+import { RELAY_INSTANCE } from '../../alerts.ts';
 import { encodeCursor, mergeTargetStats } from '../../store/rules.ts';
-import type { AppStore, EventSummary, NewEvent, Page, QuarantinedBody } from '../../store/store.ts';
-import type { InstanceStore } from './instance-store.ts';
+import type { Activity, AppStore, EventSummary, NewEvent, Page, QuarantinedBody } from '../../store/store.ts';
+import { CONTROL, type InstanceStore } from './instance-store.ts';
 
 const QUARANTINE = '_quarantine';
 const REGISTRY = '_registry';
@@ -18,7 +20,7 @@ export function createDurableObjectStore(
   const noted = new Set<string>(configured);
 
   async function instances(): Promise<string[]> {
-    return [...new Set([...configured, ...(await stub(REGISTRY).instances())])];
+    return [...new Set([...configured, RELAY_INSTANCE, ...(await stub(REGISTRY).instances())])];
   }
   async function everywhere<T>(call: (store: DurableObjectStub<InstanceStore>) => Promise<T>): Promise<T[]> {
     return Promise.all((await instances()).map((name) => call(stub(name))));
@@ -34,6 +36,21 @@ export function createDurableObjectStore(
       return status;
     },
     quarantine: (body: QuarantinedBody) => stub(QUARANTINE).quarantine(body),
+    targetStates: () => stub(CONTROL).targetStates(),
+    setTargetPaused: (target, paused, now) => stub(CONTROL).setTargetPaused(target, paused, now),
+    countAlert: (key, at, sample, by) => stub(CONTROL).countAlert(key, at, sample, by),
+    takeAlertCounts: (before) => stub(CONTROL).takeAlertCounts(before),
+    readState: (key) => stub(CONTROL).readState(key),
+    writeState: (key, value, now) => stub(CONTROL).writeState(key, value, now),
+    async activity(since, bucketMs): Promise<Activity> {
+      const parts = await everywhere((s) => s.activity(since, bucketMs));
+      const received = new Map<number, number>();
+      for (const part of parts) for (const r of part.received) received.set(r.at, (received.get(r.at) ?? 0) + r.count);
+      return {
+        received: [...received].sort((a, b) => a[0] - b[0]).map(([at, count]) => ({ at, count })),
+        attempts: parts.flatMap((p) => p.attempts),
+      };
+    },
     ping: () => stub(QUARANTINE).ping(),
 
     async listEvents(query) {

@@ -1,16 +1,23 @@
 // One Green API instance's Durable Object: its events and deliveries in the same SQL store as on
 // Node, over the object's own SQLite (ctx.storage.sql), reached by RPC from the Worker. Its alarm
-// is the dispatcher: alarms are durable and retried, where waitUntil is neither. Two more objects
-// of this class have roles of their own: `_quarantine` keeps the bodies that name no instance, and
-// `_registry` notes the instances that "*" admitted.
+// is the dispatcher: alarms are durable and retried, where waitUntil is neither. More objects of
+// this class have roles of their own: `relay` keeps the relay's own events about no instance
+// (alerts), `_quarantine` the bodies that name no instance, `_registry` the instances that "*"
+// admitted, and `_control` every target's circuit and pause (one circuit per target, whichever
+// instance's deliveries it holds), the counts of grouped alerts, which its own alarm tells, and
+// the small values the relay keeps.
 import { DurableObject } from 'cloudflare:workers';
+import { createAlerter, type Alerter } from '../../alerts.ts';
 import type { RelayConfig } from '../../config.ts';
+import { createTargetControl, type TargetControl } from '../../delivery/control.ts';
 import { dispatchPass } from '../../delivery/dispatch-pass.ts';
 import { fetchPost } from '../../delivery/http-post.ts';
 import { createPruner, resumeClaims } from '../../delivery/lanes.ts';
+import type { RateGate } from '../../delivery/rate.ts';
+import { webCryptoSha256 } from '../../hash.ts';
 import type { Logger } from '../../log.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
-import type { EventQuery, NewEvent, QuarantinedBody, Store } from '../../store/store.ts';
+import type { EventQuery, NewEvent, QuarantinedBody, Store, TargetState } from '../../store/store.ts';
 import { USER_AGENT } from '../../version.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
@@ -19,6 +26,13 @@ import { durableObjectSqlDriver } from './sqlite-driver.ts';
 const MAX_IN_FLIGHT = 6;
 /** An alarm pass stops claiming after this long and re-arms at once for the rest. */
 const PASS_BUDGET_MS = 20_000;
+/** Objects `_control` wakes per alarm when a target is released. */
+const WAKE_BATCH = 50;
+/** An object holding deliveries for a held target looks again this often, in case its wake-up is lost. */
+const HELD_RECHECK_MS = 10 * 60_000;
+
+/** The object that keeps the targets' circuits and pauses, the alert counts and the relay's small values. */
+export const CONTROL = '_control';
 
 /** One Green API instance: its store, and the alarm that delivers its events. */
 export class InstanceStore extends DurableObject<Env> {
@@ -27,6 +41,15 @@ export class InstanceStore extends DurableObject<Env> {
   private readonly logger: Logger;
   /** Throttled per object: an alarm that fires often prunes at most once a minute. */
   private readonly prune: (now: number) => Promise<void> | undefined;
+  /** Kept while the object lives: rate limits are per object (README), circuits are `_control`'s. */
+  private readonly gates = new Map<string, RateGate>();
+  private control: TargetControl | undefined;
+  private alerter: Alerter | undefined;
+  /** The alarm handler is running; the earliest wake-up asked for meanwhile. */
+  private alarming = false;
+  private wanted: number | null = null;
+  /** Targets this object has told `_control` it waits for (held: paused, or its circuit open). */
+  private readonly waitingFor = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -35,6 +58,11 @@ export class InstanceStore extends DurableObject<Env> {
     this.store = createSqlStore(durableObjectSqlDriver(ctx.storage), {
       dedupWindowMs: this.config.dedupWindowMs,
       retentionMs: this.config.retentionMs,
+      // No group commit here: the object's output gate already coalesces the writes of a turn, and
+      // a batch flushed by a timer of one request (an RPC call) would resolve the writes another
+      // request (the alarm) joined to it. workerd sees that request waiting on nothing of its own
+      // and fails it with "Promise will never complete".
+      defer: (flush) => flush(),
     });
     this.prune = createPruner(this.store, this.logger);
     // A new object has nothing in flight: deliveries leased by one that was evicted are due now.
@@ -45,8 +73,21 @@ export class InstanceStore extends DurableObject<Env> {
 
   /** Sets the alarm for `at` unless one is set earlier. */
   private async armAt(at: number): Promise<void> {
+    // While the alarm handler runs, getAlarm() still shows the alarm that is firing: what is asked
+    // for meanwhile is set when the handler ends.
+    if (this.alarming) {
+      this.wanted = this.wanted === null ? at : Math.min(this.wanted, at);
+      return;
+    }
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Looks for due deliveries now (`_control` calls it when a target this object holds deliveries for is released). */
+  async wake(): Promise<void> {
+    this.waitingFor.clear();
+    this.control?.invalidate();
+    await this.armAt(Date.now());
   }
 
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
@@ -101,8 +142,142 @@ export class InstanceStore extends DurableObject<Env> {
     this.ctx.storage.sql.exec('INSERT OR IGNORE INTO seen_instances (id) VALUES (?)', id);
   }
 
+  // ---- the control object's part: what every dispatcher and the app share ----------------------
+  targetStates() {
+    return this.store.targetStates();
+  }
+  async setTargetPaused(target: string, paused: boolean, now: number) {
+    const state = await this.store.setTargetPaused(target, paused, now);
+    if (!paused) await this.release(target);
+    return state;
+  }
+  async saveTargetState(state: TargetState) {
+    const before = (await this.store.targetStates()).find((s) => s.target === state.target);
+    const saved = await this.store.saveTargetState(state);
+    if (saved && before?.openedAt != null && state.openedAt === null) await this.release(state.target);
+    return saved;
+  }
+  /** An object holds deliveries for `target`: it is woken when the target is resumed or its circuit closes. */
+  waitFor(target: string, object: string): void {
+    this.waiterTables();
+    this.ctx.storage.sql.exec('INSERT OR IGNORE INTO waiters (target, object) VALUES (?, ?)', target, object);
+  }
+  private waiterTables(): void {
+    this.ctx.storage.sql
+      .exec(`CREATE TABLE IF NOT EXISTS waiters (target TEXT NOT NULL, object TEXT NOT NULL, PRIMARY KEY (target, object));
+      CREATE TABLE IF NOT EXISTS wake_queue (object TEXT PRIMARY KEY)`);
+  }
+  /** Queues the objects waiting for `target`; this object's alarm wakes them, a batch at a time, off the operator's request. */
+  private async release(target: string): Promise<void> {
+    this.waiterTables();
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        'INSERT OR IGNORE INTO wake_queue (object) SELECT object FROM waiters WHERE target = ?',
+        target,
+      );
+      this.ctx.storage.sql.exec('DELETE FROM waiters WHERE target = ?', target);
+    });
+    await this.armAt(Date.now());
+  }
+  /** Wakes queued objects; returns whether some are left for the next alarm. */
+  private async wakeQueued(): Promise<boolean> {
+    this.waiterTables();
+    const batch = this.ctx.storage.sql
+      .exec<{ object: string }>(`SELECT object FROM wake_queue LIMIT ${WAKE_BATCH}`)
+      .toArray();
+    await Promise.all(
+      batch.map(({ object }) => this.env.INSTANCES.get(this.env.INSTANCES.idFromString(object)).wake()),
+    );
+    for (const { object } of batch) this.ctx.storage.sql.exec('DELETE FROM wake_queue WHERE object = ?', object);
+    return batch.length === WAKE_BATCH;
+  }
+  async countAlert(key: string, at: number, sample: string, by?: number) {
+    await this.store.countAlert(key, at, sample, by);
+    // Told by this object's alarm once the group's interval has passed.
+    await this.armAt(at + this.config.alerts.groupEveryMs);
+  }
+  takeAlertCounts(before: number) {
+    return this.store.takeAlertCounts(before);
+  }
+  readState(key: string) {
+    return this.store.readState(key);
+  }
+  writeState(key: string, value: string, now: number) {
+    return this.store.writeState(key, value, now);
+  }
+  activity(since: number, bucketMs: number) {
+    return this.store.activity(since, bucketMs);
+  }
+
+  /**
+   * The object named `name`, or this one itself: an object never calls its own stub (the call would
+   * wait for the very handler that makes it).
+   */
+  private object(
+    name: string,
+  ): Pick<
+    InstanceStore,
+    'ingest' | 'countAlert' | 'readState' | 'writeState' | 'targetStates' | 'saveTargetState' | 'waitFor'
+  > {
+    return this.env.INSTANCES.idFromName(name).equals(this.ctx.id) ? this : this.env.INSTANCES.getByName(name);
+  }
+
+  /**
+   * The alerter of this object's passes: alerts go to the object their event belongs to, counts to
+   * `_control`. Only `_control`, whose alarm flushes them, has counts to tell.
+   */
+  private alerts(): Alerter {
+    return (this.alerter ??= createAlerter({
+      store: {
+        ingest: (event) => this.object(event.instance).ingest(event),
+        countAlert: (key, at, sample, by) => this.object(CONTROL).countAlert(key, at, sample, by),
+        takeAlertCounts: (before) => this.store.takeAlertCounts(before),
+        readState: (key) => this.object(CONTROL).readState(key),
+        writeState: (key, value, now) => this.object(CONTROL).writeState(key, value, now),
+      },
+      targets: this.config.targets,
+      sha256: webCryptoSha256,
+      now: Date.now,
+      logger: this.logger,
+      groupEveryMs: this.config.alerts.groupEveryMs,
+    }));
+  }
+
+  /** The targets' control of this object's passes, over `_control`'s states (this object's own deliveries expire here). */
+  private targetControl(): TargetControl {
+    const control = this.object(CONTROL);
+    return (this.control ??= createTargetControl({
+      store: {
+        targetStates: () => control.targetStates(),
+        saveTargetState: (state) => control.saveTargetState(state),
+        countAlert: (key, at, sample, by) => control.countAlert(key, at, sample, by),
+        expireHeld: (target, before, error, now) => this.store.expireHeld(target, before, error, now),
+      },
+      targets: this.config.targets,
+      alerter: this.alerts(),
+      logger: this.logger,
+      now: Date.now,
+    }));
+  }
+
   /** The dispatcher: one pass over due deliveries, then the alarm for the next one. */
   override async alarm(): Promise<void> {
+    this.alarming = true;
+    this.wanted = null;
+    let next: number | null = null;
+    try {
+      next = await this.pass();
+    } finally {
+      this.alarming = false;
+      const at = next === null ? this.wanted : this.wanted === null ? next : Math.min(next, this.wanted);
+      if (at !== null) await this.ctx.storage.setAlarm(Math.max(at, Date.now()));
+    }
+  }
+
+  private async pass(): Promise<number | null> {
+    const control = this.targetControl();
+    await control.tick(Date.now());
+    const more = await this.wakeQueued();
     const next = await dispatchPass({
       store: this.store,
       targets: this.config.targets,
@@ -111,10 +286,37 @@ export class InstanceStore extends DurableObject<Env> {
       logger: this.logger,
       now: Date.now,
       userAgent: USER_AGENT,
+      alertGroupEveryMs: this.config.alerts.groupEveryMs,
       maxInFlight: MAX_IN_FLIGHT,
       budgetMs: PASS_BUDGET_MS,
+      control,
+      gates: this.gates,
     });
+    await control.settle();
+    await control.save();
     await this.prune(Date.now());
-    if (next !== null) await this.armAt(Math.max(next, Date.now()));
+    const recheck = await this.waitForHeld(control);
+    // Only `_control` has counts: the next group to tell.
+    const ripe = await this.alerts().flush();
+    const soonest = [next, recheck, ripe, more ? Date.now() : null].filter((t): t is number => t !== null);
+    return soonest.length > 0 ? Math.min(...soonest) : null;
+  }
+
+  /**
+   * Tells `_control` which held targets this object has deliveries for, so that it is woken when
+   * they are released; and asks for a look now and then anyway, in case a wake-up is lost.
+   */
+  private async waitForHeld(control: TargetControl): Promise<number | null> {
+    const now = Date.now();
+    const held = this.config.targets.filter((t) => control.mode(t.name, now) !== 'send').map((t) => t.name);
+    let waiting = false;
+    for (const target of held) {
+      if ((await this.store.nextDueAt([target])) === null) continue;
+      waiting = true;
+      if (this.waitingFor.has(target)) continue;
+      await this.object(CONTROL).waitFor(target, this.ctx.id.toString());
+      this.waitingFor.add(target);
+    }
+    return waiting ? now + HELD_RECHECK_MS : null;
   }
 }

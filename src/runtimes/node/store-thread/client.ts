@@ -103,14 +103,19 @@ export async function startStoreThread(
       STORE_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)]),
     ) as unknown as Store,
     dispatcher(deps) {
-      onNotes = ({ logs, attempts }) => {
+      onNotes = ({ logs, counts }) => {
         for (const [level, event, fields] of logs) deps.logger[level](event, fields);
-        for (const [target, outcome, latencyMs] of attempts) deps.metrics?.attempted(target, outcome, latencyMs);
+        for (const [name, ...args] of counts)
+          (deps.metrics?.[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
       };
       return {
-        start: () => call('start', [deps.targets, deps.userAgent]),
+        start: () =>
+          call('start', [
+            { targets: [...deps.targets], userAgent: deps.userAgent, alertGroupEveryMs: deps.alertGroupEveryMs },
+          ]),
         // The thread looks for due deliveries after every batch of store calls on its own.
         wake: () => {},
+        targetsChanged: () => void call('targetsChanged', []),
         stop: (graceMs) => call('stop', [graceMs]),
       };
     },

@@ -2,6 +2,7 @@
 // beside the main thread, which only answers HTTP. Commits wait for the disk (synchronous=FULL)
 // and deliveries cost CPU; neither holds up an answer. While the thread commits, the main
 // thread's next calls queue up and share the next commit.
+import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDispatchLoop } from '../../../delivery/dispatch-loop.ts';
 import type { Dispatcher } from '../../../delivery/dispatcher.ts';
@@ -14,6 +15,7 @@ import {
   soon,
   toThreadError,
   type Call,
+  type Count,
   type FromThread,
   type Notes,
   type Reply,
@@ -69,21 +71,25 @@ const reply = (r: Reply) => {
   sendReplies();
 };
 
-let notes: Notes = { logs: [], attempts: [] };
+let notes: Notes = { logs: [], counts: [] };
 const sendNotes = soon(() => {
   post({ type: 'notes', ...notes });
-  notes = { logs: [], attempts: [] };
+  notes = { logs: [], counts: [] };
 });
 const log = (level: Notes['logs'][number][0]) => (event: string, fields?: LogFields) => {
   notes.logs.push([level, event, fields]);
   sendNotes();
 };
 const logger: Logger = { info: log('info'), warn: log('warn'), error: log('error') };
+const count = (entry: Count) => {
+  notes.counts.push(entry);
+  sendNotes();
+};
 const metrics = {
-  attempted(target: string, outcome: string, latencyMs: number) {
-    notes.attempts.push([target, outcome, latencyMs]);
-    sendNotes();
-  },
+  attempted: (target: string, outcome: string, latencyMs: number) => count(['attempted', target, outcome, latencyMs]),
+  alerted: (type: string) => count(['alerted', type]),
+  probed: (target: string, outcome: string) => count(['probed', target, outcome]),
+  rateLimited: (target: string) => count(['rateLimited', target]),
 };
 
 let dispatcher: Dispatcher | undefined;
@@ -93,20 +99,23 @@ function run(call: Call): Promise<unknown> {
     case 'exec':
       return Promise.resolve(db.exec(call.args[0]));
     case 'start': {
-      const [targets, userAgent] = call.args;
+      // node:crypto is quicker than WebCrypto on Node, for the ids of alerts raised here.
+      const sha256 = (text: string) => createHash('sha256').update(text).digest();
       dispatcher = createDispatchLoop({
+        ...call.args[0],
         store,
-        targets,
         post: undiciPost,
         logger,
         metrics,
         now: Date.now,
-        userAgent,
+        sha256,
       });
       return dispatcher.start();
     }
     case 'stop':
       return dispatcher?.stop(call.args[0]) ?? Promise.resolve();
+    case 'targetsChanged':
+      return Promise.resolve(dispatcher?.targetsChanged());
     default:
       return (store[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args);
   }

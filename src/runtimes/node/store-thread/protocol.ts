@@ -23,6 +23,15 @@ export const STORE_METHODS = Object.keys({
   getQuarantined: 1,
   markReleased: 1,
   targetStats: 1,
+  activity: 1,
+  targetStates: 1,
+  setTargetPaused: 1,
+  saveTargetState: 1,
+  expireHeld: 1,
+  countAlert: 1,
+  takeAlertCounts: 1,
+  readState: 1,
+  writeState: 1,
 } satisfies Record<StoreMethod, 1>) as StoreMethod[];
 
 export interface ThreadData {
@@ -37,8 +46,9 @@ export interface ThreadData {
 export type Call =
   | { id: number; method: StoreMethod; args: unknown[] }
   | { id: number; method: 'exec'; args: [sql: string] }
-  | { id: number; method: 'start'; args: [targets: TargetConfig[], userAgent: string] }
-  | { id: number; method: 'stop'; args: [graceMs: number | undefined] };
+  | { id: number; method: 'start'; args: [options: DispatcherStart] }
+  | { id: number; method: 'stop'; args: [graceMs: number | undefined] }
+  | { id: number; method: 'targetsChanged'; args: [] };
 
 /** An error as it crosses threads: structured cloning would drop `code`. */
 export interface ThreadError {
@@ -50,9 +60,20 @@ export interface ThreadError {
 export type Reply = { id: number; value: unknown } | { id: number; error: ThreadError };
 
 /** What the thread's dispatcher logged and counted, for the main thread's logger and metrics. */
+/** What the dispatcher in the thread is started with: the part of its options that can cross. */
+export interface DispatcherStart {
+  targets: TargetConfig[];
+  userAgent: string;
+  alertGroupEveryMs: number;
+}
+
+/** The dispatcher's counters, by the name of their Metrics method. */
+export type Count =
+  ['attempted', string, string, number] | ['alerted', string] | ['probed', string, string] | ['rateLimited', string];
+
 export interface Notes {
   logs: [level: 'info' | 'warn' | 'error', event: string, fields: LogFields | undefined][];
-  attempts: [target: string, outcome: string, latencyMs: number][];
+  counts: Count[];
 }
 
 export type ToThread = { type: 'calls'; calls: Call[] } | { type: 'close' };

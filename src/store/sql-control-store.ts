@@ -1,0 +1,151 @@
+// The relay's own state on SQL, beside the events: each target's circuit and pause, the counts of
+// grouped alerts, and a few values kept between starts. Same driver as sql-store.ts; written by
+// the dispatcher on transitions and by operators, never on the answer path.
+import type { SqlDriver } from './sql-driver.ts';
+import type { AlertCount, Store, TargetState } from './store.ts';
+
+export const CONTROL_SCHEMA = `
+CREATE TABLE IF NOT EXISTS targets (
+  name        TEXT PRIMARY KEY,
+  version     INTEGER NOT NULL,          -- bumped by every write: dispatchers compare and set
+  paused      INTEGER NOT NULL DEFAULT 0,
+  paused_at   INTEGER,
+  opened_at   INTEGER,                   -- the circuit is open since then; NULL: closed
+  failures    INTEGER NOT NULL DEFAULT 0,
+  probe_at    INTEGER,
+  probes      INTEGER NOT NULL DEFAULT 0,
+  last_error  TEXT,
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS alert_counts (
+  key       TEXT PRIMARY KEY,            -- dead:<target>, quarantined
+  count     INTEGER NOT NULL,
+  first_at  INTEGER NOT NULL,
+  last_at   INTEGER NOT NULL,
+  sample    TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS relay_state (
+  key         TEXT PRIMARY KEY,
+  value       TEXT NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+`;
+
+interface TargetRow {
+  name: string;
+  version: number;
+  paused: number;
+  paused_at: number | null;
+  opened_at: number | null;
+  failures: number;
+  probe_at: number | null;
+  probes: number;
+  last_error: string | null;
+  updated_at: number;
+}
+
+const toState = (row: TargetRow): TargetState => ({
+  target: row.name,
+  version: row.version,
+  paused: row.paused === 1,
+  pausedAt: row.paused_at,
+  openedAt: row.opened_at,
+  failures: row.failures,
+  probeAt: row.probe_at,
+  probes: row.probes,
+  lastError: row.last_error,
+  updatedAt: row.updated_at,
+});
+
+type ControlStore = Pick<
+  Store,
+  | 'targetStates'
+  | 'setTargetPaused'
+  | 'saveTargetState'
+  | 'expireHeld'
+  | 'countAlert'
+  | 'takeAlertCounts'
+  | 'readState'
+  | 'writeState'
+>;
+
+export function createSqlControlStore(db: SqlDriver): ControlStore {
+  const row = (target: string) => db.all<TargetRow>('SELECT * FROM targets WHERE name = ?', [target])[0];
+  return {
+    async targetStates() {
+      return db.all<TargetRow>('SELECT * FROM targets ORDER BY name').map(toState);
+    },
+
+    async setTargetPaused(target, paused, now) {
+      return db.transaction(() => {
+        db.run(
+          `INSERT INTO targets (name, version, paused, paused_at, updated_at) VALUES (?, 1, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET version = version + 1, paused = excluded.paused,
+             paused_at = CASE WHEN targets.paused = 1 AND excluded.paused = 1 THEN targets.paused_at ELSE excluded.paused_at END, updated_at = excluded.updated_at`,
+          [target, paused ? 1 : 0, paused ? now : null, now],
+        );
+        return toState(row(target)!);
+      });
+    },
+
+    async saveTargetState(s) {
+      // The pause is an operator's: a dispatcher's write keeps whatever is stored.
+      const changed = db.run(
+        `INSERT INTO targets (name, version, opened_at, failures, probe_at, probes, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = version + 1, opened_at = excluded.opened_at, failures = excluded.failures,
+           probe_at = excluded.probe_at, probes = excluded.probes, last_error = excluded.last_error, updated_at = excluded.updated_at
+         WHERE targets.version = ?`,
+        [s.target, s.version + 1, s.openedAt, s.failures, s.probeAt, s.probes, s.lastError, s.updatedAt, s.version],
+      );
+      return changed > 0;
+    },
+
+    async expireHeld(target, before, error, now) {
+      return db.run(
+        `UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?
+         WHERE target = ? AND status = 'pending' AND leased = 0 AND updated_at < ?`,
+        [error, now, target, before],
+      );
+    },
+
+    async countAlert(key, at, sample, by = 1) {
+      db.run(
+        `INSERT INTO alert_counts (key, count, first_at, last_at, sample) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at, sample = excluded.sample`,
+        [key, by, at, at, sample],
+      );
+    },
+
+    async takeAlertCounts(before) {
+      return db.transaction(() => {
+        const rows = db.all<{ key: string; count: number; first_at: number; last_at: number; sample: string }>(
+          'SELECT key, count, first_at, last_at, sample FROM alert_counts WHERE first_at < ?',
+          [before],
+        );
+        if (rows.length > 0) db.run('DELETE FROM alert_counts WHERE first_at < ?', [before]);
+        const [left] = db.all<{ next: number | null }>('SELECT MIN(first_at) AS next FROM alert_counts');
+        const taken = rows.map((r): AlertCount => ({
+          key: r.key,
+          count: r.count,
+          firstAt: r.first_at,
+          lastAt: r.last_at,
+          sample: r.sample,
+        }));
+        return { taken, next: left?.next ?? null };
+      });
+    },
+
+    async readState(key) {
+      return db.all<{ value: string }>('SELECT value FROM relay_state WHERE key = ?', [key])[0]?.value ?? null;
+    },
+
+    async writeState(key, value, now) {
+      db.run(
+        'INSERT INTO relay_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+        [key, value, now],
+      );
+    },
+  };
+}
