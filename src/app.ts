@@ -5,9 +5,11 @@
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { createAdminApi } from './admin/api.ts';
+import { createAlerter } from './alerts.ts';
 import { createAdminAuth } from './admin/auth.ts';
 import { createLiveFeed, publishAccepted } from './admin/live.ts';
 import { createOperations } from './admin/operations.ts';
+import { describeTargets } from './admin/targets.ts';
 import type { RelayConfig } from './config.ts';
 import { createTargetMatcher } from './delivery/filter.ts';
 import type { RelayEvent } from './event.ts';
@@ -39,6 +41,8 @@ export interface RelayPorts {
   adminClosedReason?: string;
   /** Deliveries became due (an event accepted, replayed or released): the runtime wakes its dispatcher. */
   onDue?: () => void;
+  /** An operator paused or resumed a target: the runtime's dispatcher reads the targets again. */
+  onTargetsChanged?: () => void;
   /** Called after each accepted event (demo output). */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
 }
@@ -57,7 +61,18 @@ export function createRelay(ports: RelayPorts): Relay {
   const now = ports.now ?? Date.now;
   const sha256 = ports.sha256 ?? webCryptoSha256;
   const live = createLiveFeed();
+  const alerter = createAlerter({
+    store,
+    targets: config.targets,
+    sha256,
+    now,
+    logger,
+    metrics,
+    groupEveryMs: config.alerts.groupEveryMs,
+    onDue: ports.onDue,
+  });
   const ingest = createIngest({
+    alerter,
     config,
     store,
     logger,
@@ -82,12 +97,18 @@ export function createRelay(ports: RelayPorts): Relay {
     config,
     store,
     ingest,
+    alerter,
     matchTargets: createTargetMatcher(config.targets),
     logger,
     now,
     onDue: ports.onDue,
+    onTargetsChanged: ports.onTargetsChanged,
   });
   const targetStats = () => store.targetStats(now() - STATS_WINDOW_MS);
+  const targets = async () => {
+    const [stats, states] = await Promise.all([targetStats(), store.targetStates()]);
+    return describeTargets(config, stats, states, now());
+  };
   const app = new Hono();
 
   app.post('/webhook', (c) => receive(c.req.raw, caller(c)));
@@ -104,16 +125,17 @@ export function createRelay(ports: RelayPorts): Relay {
 
   app.get('/metrics', admin.middleware(), async (c) => {
     // Without process-wide counters (Workers: many isolates), the store's gauges are what is true.
-    const stats = await targetStats();
-    const text = metrics ? metrics.render(stats) : `${storeGauges(stats).join('\n')}\n`;
+    const [stats, states] = await Promise.all([targetStats(), store.targetStates()]);
+    const view = { stats, states, targets: config.targets.map((t) => t.name) };
+    const text = metrics ? metrics.render(view) : `${storeGauges(view).join('\n')}\n`;
     return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
   app.use('/api/*', admin.middleware());
   app.get('/api/stream', (c) => live.stream(c));
-  app.route('/api', createAdminApi({ store, operations }));
+  app.route('/api', createAdminApi({ config, store, operations, targets }));
 
-  app.route('/', createInspector({ config, store, admin, operations, targetStats }));
+  app.route('/', createInspector({ config, store, admin, operations, targetStats, targets, now }));
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err) => {

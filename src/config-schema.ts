@@ -1,6 +1,6 @@
 // The JSON Schema of the config file, generated from the zod schema that validates it, so the
 // two cannot drift (https://json-schema.org/draft/2020-12/schema).
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigSchema } from './config.ts';
 
 export function configJsonSchema(): Record<string, unknown> {

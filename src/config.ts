@@ -1,14 +1,15 @@
 // The relay's configuration: the JSON schema users write against, ${NAME} interpolation, and
 // parseConfig, which turns a JSON text into a validated RelayConfig or throws a ConfigError
 // whose every line names the path at fault (contract §5).
-import { z } from 'zod';
+import * as z from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { compileWhere } from './delivery/where.ts';
 import { parseNetwork } from './net/address.ts';
 
 /** The exit code of a start refused for its configuration, and of check-config on a bad file: EX_CONFIG. */
 export const CONFIG_EXIT_CODE = 78;
 
-export const TARGET_FORMATS = ['cloudevents', 'cloudevents-binary', 'raw'] as const;
+export const TARGET_FORMATS = ['cloudevents', 'cloudevents-binary', 'raw', 'slack'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];
 
 export const DEFAULT_RETRY = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'];
@@ -36,6 +37,27 @@ const secret = z
     /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/,
     'must be "whsec_" followed by at least 16 bytes in base64 (for example: echo "whsec_$(openssl rand -base64 32)")',
   );
+
+/** "20/s", "600/m": at most that many deliveries started per second or minute. */
+const RATE_LIMIT = /^([1-9]\d{0,5})\/(s|m)$/;
+
+const CircuitSchema = z.strictObject({
+  afterFailures: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(10)
+    .describe('Consecutive failed attempts that open the circuit.'),
+  probeEvery: duration
+    .default('1m')
+    .describe(
+      'How often one held delivery is tried while the circuit is open; doubles after each failed probe, up to 10 times this.',
+    ),
+  holdFor: duration
+    .default('7d')
+    .describe('Held longer than this, deliveries are dead (a target that never returns cannot fill the disk).'),
+});
 
 const headerValue = z.string().refine((v) => !/[\r\n\0]/.test(v), 'must not contain line breaks or NUL');
 
@@ -126,7 +148,9 @@ const TargetSchema = z.strictObject({
   format: z
     .enum(TARGET_FORMATS)
     .default('cloudevents')
-    .describe('cloudevents (structured), cloudevents-binary (data + ce-* headers) or raw (the bytes Green API sent).'),
+    .describe(
+      'cloudevents (structured), cloudevents-binary (data + ce-* headers), raw (the bytes Green API sent) or slack ({"text": one line}, for chat tools).',
+    ),
   types: z.array(typePattern).optional().describe('Event types to deliver; exact or "prefix.*". Absent: all.'),
   instances: z
     .array(z.string().regex(/^\d{1,20}$/, 'must be a Green API idInstance (digits)'))
@@ -134,7 +158,12 @@ const TargetSchema = z.strictObject({
     .describe('idInstance values to deliver. Absent: all.'),
   chats: z.array(z.string().min(1)).optional().describe('Chat ids (the event subject) to deliver. Absent: all.'),
   headers: headers.default({}).describe('Extra request headers, e.g. Authorization for the target.'),
-  secret: secret.optional().describe('Standard Webhooks signing secret (whsec_...).'),
+  secret: z
+    .union([secret, z.array(secret).min(1).max(5)])
+    .optional()
+    .describe(
+      'Standard Webhooks signing secret (whsec_...), or a list while rotating: each delivery carries one signature per secret.',
+    ),
   timeoutMs: z.number().int().min(100).max(180_000).default(10_000).describe('Per-attempt timeout.'),
   retry: z
     .array(duration)
@@ -146,6 +175,23 @@ const TargetSchema = z.strictObject({
     .enum(['none', 'per-chat'])
     .default('none')
     .describe('per-chat: the events of one chat reach this target one at a time, in the order Green API sent them.'),
+  circuit: z
+    .union([z.literal(false), CircuitSchema])
+    .default({ afterFailures: 10, probeEvery: '1m', holdFor: '7d' })
+    .describe("Hold this target's deliveries while it keeps failing, and probe it (false: never hold)."),
+  rateLimit: z
+    .string()
+    .regex(RATE_LIMIT, 'must be starts per second or minute, such as "20/s" or "600/m"')
+    .optional()
+    .describe('At most this many deliveries started per second or per minute, evenly spaced.'),
+  where: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .superRefine((where, ctx) => {
+      for (const issue of compileWhere(where).issues)
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    })
+    .describe('Deliver only events whose fields match (see README: "Content filters").'),
 });
 
 export const ConfigSchema = z
@@ -186,6 +232,16 @@ export const ConfigSchema = z
           .default(1_048_576),
       })
       .default({ maxBodyBytes: 1_048_576 }),
+    alerts: z
+      .strictObject({
+        groupEvery: duration
+          .default('5m')
+          .describe(
+            'Dead deliveries and quarantined bodies are told once per this interval, counted, not one alert each.',
+          ),
+      })
+      .default({ groupEvery: '5m' })
+      .describe("The relay's own events (com.green-relay.*): targets take them by naming their types."),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
     retention: duration
       .default('7d')
@@ -220,13 +276,20 @@ export interface TargetConfig {
   instances?: string[];
   chats?: string[];
   headers: Record<string, string>;
-  secret?: string;
+  /** Standard Webhooks secrets; one signature each (rotation). Empty: unsigned. */
+  secrets: string[];
   timeoutMs: number;
   /** Delay before retry n+1, in ms; `retryMs.length` retries in all. */
   retryMs: number[];
   concurrency: number;
   /** `per-chat`: one delivery at a time per chat, in order; a dead one no longer holds its chat. */
   ordering: 'none' | 'per-chat';
+  /** Null: the target is never held. */
+  circuit: { afterFailures: number; probeEveryMs: number; holdForMs: number } | null;
+  /** At most `starts` starts per `perMs`, evenly spaced. */
+  rateLimit: { starts: number; perMs: number } | null;
+  /** The content filter as written (compiled by delivery/filter.ts). */
+  where?: Record<string, unknown>;
 }
 
 /** A pushed instance has a token; a pulled one has its API credentials and no token. */
@@ -242,6 +305,7 @@ export interface RelayConfig {
   receive: { allowFrom?: string[]; trustedProxies: string[] };
   logs: { redact: boolean };
   limits: { maxBodyBytes: number };
+  alerts: { groupEveryMs: number };
   dedupWindowMs: number;
   retentionMs: number;
 }
@@ -290,14 +354,25 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
   const dedupWindowMs = parseDuration(config.dedupWindow)!;
   return {
     instances: config.instances,
-    targets: config.targets.map(({ retry, ...target }) => ({
+    targets: config.targets.map(({ retry, secret, circuit, rateLimit, ...target }) => ({
       ...target,
       retryMs: retry.map((d) => parseDuration(d)!),
+      secrets: secret === undefined ? [] : typeof secret === 'string' ? [secret] : secret,
+      circuit:
+        circuit === false
+          ? null
+          : {
+              afterFailures: circuit.afterFailures,
+              probeEveryMs: parseDuration(circuit.probeEvery)!,
+              holdForMs: parseDuration(circuit.holdFor)!,
+            },
+      rateLimit: rateLimit ? parseRateLimit(rateLimit) : null,
     })),
     admin: config.admin,
     receive: config.receive,
     logs: config.logs,
     limits: config.limits,
+    alerts: { groupEveryMs: parseDuration(config.alerts.groupEvery)! },
     dedupWindowMs,
     retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
   };
@@ -308,11 +383,24 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
 }
 
-/** `targets[1].url`, `instances.1101000001.token`: the path style every error uses. */
+function parseRateLimit(text: string): { starts: number; perMs: number } {
+  const [, starts, unit] = RATE_LIMIT.exec(text)!;
+  return { starts: Number(starts), perMs: unit === 's' ? 1_000 : 60_000 };
+}
+
+/** `targets[1].url`, `instances.1101000001.token`, `targets[0].where["data.message.kind"]`: the path style every error uses. */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
   return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .map((key, i) =>
+      typeof key === 'number'
+        ? `[${key}]`
+        : String(key).includes('.')
+          ? `[${JSON.stringify(String(key))}]`
+          : i === 0
+            ? String(key)
+            : `.${String(key)}`,
+    )
     .join('');
 }
 

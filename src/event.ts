@@ -16,6 +16,7 @@ export interface EventAttributes {
   subject?: string;
   time: string;
   datacontenttype: 'application/json';
+  /** Absent only on the relay's own events that are about no instance (alerts.ts). */
   greenapiinstance: string;
   greenapiwebhook: string;
 }
@@ -108,7 +109,8 @@ function identity(data: EventData): unknown[] {
   return ['body', JSON.stringify(data.raw)];
 }
 
-function base64url(bytes: Uint8Array): string {
+/** Bytes as base64url without padding (event ids). */
+export function base64url(bytes: Uint8Array): string {
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

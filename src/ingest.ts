@@ -9,6 +9,7 @@ import { createTargetMatcher } from './delivery/filter.ts';
 import { preview } from './event-preview.ts';
 import { buildEvent, eventTexts, type RelayEvent } from './event.ts';
 import { NotificationHeader } from './green-api/schema.ts';
+import type { Alerter } from './alerts.ts';
 import type { Sha256 } from './hash.ts';
 import { describeError, type Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -51,7 +52,12 @@ export interface IngestDeps {
   metrics?: Metrics;
   /** After an event is stored: wakes the dispatcher, feeds the live view, prints demo lines. */
   onAccepted?: (event: RelayEvent, targets: string[], preview: string | null) => void;
+  /** The relay's alerts: a quarantined body is counted, an instance's state and quota watched. */
+  alerter?: Pick<Alerter, 'count' | 'watch'>;
 }
+
+/** Only these events can raise an instance alert; messages never wait for the alerter. */
+const WATCHED = new Set(['com.green-api.instance.state', 'com.green-api.instance.quota']);
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -115,6 +121,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       via: input.via,
     });
     metrics?.quarantined();
+    await deps.alerter?.count('quarantined', reason);
     return { status: 'quarantined', id, reason };
   }
 
@@ -162,6 +169,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     });
     if (status === 'accepted') {
       metrics?.received(event.type, event.greenapiinstance);
+      if (WATCHED.has(event.type)) await deps.alerter?.watch(event);
       deps.onAccepted?.(event, targets, line);
     } else {
       metrics?.duplicate(event.greenapiinstance);

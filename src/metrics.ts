@@ -1,7 +1,7 @@
 // The relay's metrics in Prometheus text format
 // (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format): counters and
 // histograms kept in memory by the process, gauges read from the store when scraped.
-import type { TargetStats } from './store/store.ts';
+import type { TargetState, TargetStats } from './store/store.ts';
 
 type Labels = Record<string, string>;
 
@@ -67,20 +67,55 @@ function formatLabels(labels: Labels): string {
   return `{${entries.map(([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
-/** The backlog and dead gauges, read from the store when scraped. */
-export function storeGauges(targets: TargetStats[]): string[] {
-  const gauge = (name: string, help: string, pick: (t: TargetStats) => number) => [
+/** What the store says of targets when scraped: their counts, and their circuits and pauses. */
+export interface StoreView {
+  stats: TargetStats[];
+  states: TargetState[];
+  /** Every configured target, so that one never held still shows as closed. */
+  targets: string[];
+}
+
+/** The gauges read from the store when scraped: backlog, dead, held, and each target's state. */
+export function storeGauges(view: StoreView): string[] {
+  const names = [...new Set([...view.targets, ...view.stats.map((t) => t.target)])].sort();
+  const stats = new Map(view.stats.map((t) => [t.target, t]));
+  const states = new Map(view.states.map((s) => [s.target, s]));
+  const stateOf = (target: string) =>
+    states.get(target)?.paused ? 'paused' : states.get(target)?.openedAt != null ? 'open' : 'closed';
+  const gauge = (name: string, help: string, lines: string[]) => [
     `# HELP ${name} ${help}`,
     `# TYPE ${name} gauge`,
-    ...targets.map((t) => `${name}${formatLabels({ target: t.target })} ${pick(t)}`),
+    ...lines,
   ];
+  const perTarget = (pick: (target: string) => number) =>
+    names.map((target) => `${formatLabels({ target })} ${pick(target)}`);
   return [
     ...gauge(
       'green_relay_deliveries_pending',
       'Deliveries waiting for a first attempt or a retry (the backlog), by target.',
-      (t) => t.pending,
+      perTarget((t) => stats.get(t)?.pending ?? 0).map((l) => `green_relay_deliveries_pending${l}`),
     ),
-    ...gauge('green_relay_deliveries_dead', 'Deliveries whose retries are exhausted, by target.', (t) => t.dead),
+    ...gauge(
+      'green_relay_deliveries_dead',
+      'Deliveries whose retries are exhausted, by target.',
+      perTarget((t) => stats.get(t)?.dead ?? 0).map((l) => `green_relay_deliveries_dead${l}`),
+    ),
+    ...gauge(
+      'green_relay_deliveries_held',
+      'Pending deliveries of targets whose circuit is open or that are paused, by target.',
+      perTarget((t) => (stateOf(t) === 'closed' ? 0 : (stats.get(t)?.pending ?? 0))).map(
+        (l) => `green_relay_deliveries_held${l}`,
+      ),
+    ),
+    ...gauge(
+      'green_relay_target_state',
+      "Each target's state: 1 on the line of its state (closed, open, paused), 0 on the others.",
+      names.flatMap((target) =>
+        ['closed', 'open', 'paused'].map(
+          (state) => `green_relay_target_state${formatLabels({ target, state })} ${stateOf(target) === state ? 1 : 0}`,
+        ),
+      ),
+    ),
   ];
 }
 
@@ -110,7 +145,19 @@ export function createMetrics() {
   );
   const attempts = new Counter(
     'green_relay_delivery_attempts_total',
-    'Delivery attempts, by target and outcome (delivered, retry, dead).',
+    'Delivery attempts, by target and outcome (delivered, retry, dead, held).',
+  );
+  const alerts = new Counter(
+    'green_relay_alerts_total',
+    'Alerts the relay emitted (its own com.green-relay.* events), by type.',
+  );
+  const probes = new Counter(
+    'green_relay_target_probes_total',
+    'Probes of targets whose circuit is open, by target and outcome (delivered: it closed).',
+  );
+  const rateWaits = new Counter(
+    'green_relay_rate_limit_waits_total',
+    'Times a target had deliveries due but its rate limit made them wait, by target.',
   );
   const answerLatency = new Histogram(
     'green_relay_answer_duration_seconds',
@@ -133,8 +180,11 @@ export function createMetrics() {
       attempts.inc({ target, outcome });
       deliveryLatency.observe(ms / 1000, { target });
     },
-    /** The exposition text; `targets` gives the backlog and dead gauges. */
-    render(targets: TargetStats[]): string {
+    alerted: (type: string) => alerts.inc({ type }),
+    probed: (target: string, outcome: string) => probes.inc({ target, outcome }),
+    rateLimited: (target: string) => rateWaits.inc({ target }),
+    /** The exposition text; `view` gives the store's gauges. */
+    render(view: StoreView): string {
       return [
         ...received.render(),
         ...duplicates.render(),
@@ -143,7 +193,10 @@ export function createMetrics() {
         ...pulled.render(),
         ...pollErrors.render(),
         ...attempts.render(),
-        ...storeGauges(targets),
+        ...alerts.render(),
+        ...probes.render(),
+        ...rateWaits.render(),
+        ...storeGauges(view),
         ...answerLatency.render(),
         ...deliveryLatency.render(),
         '',

@@ -55,6 +55,8 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     metrics,
     now: Date.now,
     userAgent: USER_AGENT,
+    sha256: ports.sha256,
+    alertGroupEveryMs: config.alerts.groupEveryMs,
   });
   const { app, ingest } = createRelay({
     config,
@@ -65,6 +67,7 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     peerAddress: ports.peerAddress,
     adminClosedReason: ports.adminClosedReason,
     onDue: () => dispatcher.wake(),
+    onTargetsChanged: () => dispatcher.targetsChanged(),
     onAccepted: ports.onAccepted,
   });
   let pullers: Puller[] = [];

@@ -32,7 +32,11 @@ describe('parseConfig', () => {
       retryMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
       concurrency: 10,
       ordering: 'none',
+      secrets: [],
+      circuit: { afterFailures: 10, probeEveryMs: 60_000, holdForMs: 7 * 24 * 3_600_000 },
+      rateLimit: null,
     });
+    expect(config.alerts.groupEveryMs).toBe(5 * 60_000);
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
     expect(config.dedupWindowMs).toBe(48 * 3_600_000);
     expect(config.retentionMs).toBe(7 * 24 * 3_600_000);
@@ -150,7 +154,11 @@ describe('relay.config.schema.json', () => {
     );
     // Secrets must look like secrets; everything else may be any string.
     expect(() =>
-      parseConfig(example!, { ...env, CRM_SIGNING_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+      parseConfig(example!, {
+        ...env,
+        CRM_SIGNING_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        SLACK_WEBHOOK_URL: 'https://hooks.slack.example/services/T0/B0/x',
+      }),
     ).not.toThrow();
   });
 });

@@ -139,7 +139,7 @@ describe('retries', () => {
     const dropping = await sink((_, i) => (i === 0 ? { drop: true } : { status: 200 }));
     const r = await relay({
       targets: [
-        { name: 'refused', url: 'http://127.0.0.1:9/hook', retry: ['20ms'] },
+        { name: 'refused', url: 'http://127.0.0.1:9/hook', retry: ['20ms'], circuit: false },
         { name: 'dropping', url: dropping.url, retry: ['20ms'] },
       ],
     });
@@ -152,12 +152,27 @@ describe('retries', () => {
 
   it('marks a delivery dead when its retries are exhausted, and keeps it', async () => {
     const s = await sink(() => ({ status: 500 }));
-    const r = await relay({ targets: [{ name: 'crm', url: s.url, retry: ['20ms', '20ms'] }] });
+    const r = await relay({ targets: [{ name: 'crm', url: s.url, retry: ['20ms', '20ms'], circuit: false }] });
     await r.post(text.bytes);
     await expect.poll(() => deliveries(r)[0]?.status).toBe('dead');
     expect(deliveries(r)).toEqual([{ target: 'crm', status: 'dead', attempts: 3 }]);
     expect(attempts(r).map((a) => a.outcome)).toEqual(['retry', 'retry', 'dead']);
     expect(r.logs.some((line) => line.includes('"delivery.dead"'))).toBe(true);
+  });
+
+  it('holds a lone delivery that outlives its schedule against a target that is down, and delivers it when it is back', async () => {
+    let up = false;
+    const s = await sink(() => ({ status: up ? 200 : 503 }));
+    const circuit = { afterFailures: 10, probeEvery: '100ms', holdFor: '1h' };
+    const r = await relay({ targets: [{ name: 'crm', url: s.url, retry: ['20ms', '20ms'], circuit }] });
+    await r.post(text.bytes);
+    // Three attempts, fewer than afterFailures, but the target never answered: held, not dead.
+    await expect.poll(() => attempts(r).map((a) => a.outcome)).toEqual(['retry', 'retry', 'held']);
+    await expect.poll(() => attempts(r).length).toBeGreaterThan(3); // probes
+    expect(deliveries(r)[0]?.status).toBe('pending');
+    up = true;
+    await expect.poll(() => deliveries(r)[0]?.status).toBe('delivered');
+    expect(r.logs.some((line) => line.includes('"delivery.dead"'))).toBe(false);
   });
 
   it('never lets a hanging target delay a healthy one', async () => {

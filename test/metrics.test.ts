@@ -79,4 +79,62 @@ describe('/metrics', () => {
     expect(after.text).toContain('green_relay_delivery_duration_seconds_count{target="gone"} 2');
     expect(after.text).toContain('green_relay_delivery_duration_seconds_bucket{target="crm",le="+Inf"} 3');
   });
+
+  it('tells each target state, held deliveries, probes, alerts and rate-limit waits', async () => {
+    let up = false;
+    const sink = await startSink((request) => ({ status: request.path.endsWith('/down') && !up ? 503 : 200 }));
+    onTestFinished(() => sink.close());
+    const relay = await startRelay({
+      admin: { token: 'metrics-admin' },
+      targets: [
+        {
+          name: 'down',
+          url: `${sink.url}/down`,
+          retry: ['10ms', '10ms', '10ms'],
+          circuit: { afterFailures: 2, probeEvery: '100ms', holdFor: '1h' },
+        },
+        { name: 'slow', url: `${sink.url}/slow`, rateLimit: '10/s' },
+        { name: 'kept', url: `${sink.url}/kept` },
+        { name: 'alerts', url: `${sink.url}/alerts`, types: ['com.green-relay.*'] },
+      ],
+    });
+    onTestFinished(() => relay.close());
+    const pause = await fetch(`${relay.url}/api/targets/kept/pause`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer metrics-admin' },
+    });
+    expect(pause.status).toBe(200);
+
+    const text = fixture('incomingMessageReceived.textMessage.json').json as Record<string, any>;
+    for (let i = 0; i < 5; i++) await relay.post(JSON.stringify({ ...text, idMessage: `METRICS${i}` }));
+    await expect
+      .poll(
+        async () =>
+          value(await scrape(relay), 'green_relay_target_probes_total', { target: 'down', outcome: 'failed' }),
+        { timeout: 5_000 },
+      )
+      .toBeGreaterThan(0);
+
+    const open = await scrape(relay);
+    expect(value(open, 'green_relay_target_state', { target: 'down', state: 'open' })).toBe(1);
+    expect(value(open, 'green_relay_target_state', { target: 'down', state: 'closed' })).toBe(0);
+    expect(value(open, 'green_relay_target_state', { target: 'kept', state: 'paused' })).toBe(1);
+    expect(value(open, 'green_relay_target_state', { target: 'slow', state: 'closed' })).toBe(1);
+    expect(value(open, 'green_relay_deliveries_held', { target: 'down' })).toBe(5);
+    expect(value(open, 'green_relay_deliveries_held', { target: 'kept' })).toBe(5);
+    expect(value(open, 'green_relay_deliveries_held', { target: 'slow' })).toBe(0);
+    expect(value(open, 'green_relay_rate_limit_waits_total', { target: 'slow' })).toBeGreaterThan(0);
+    expect(value(open, 'green_relay_alerts_total', { type: 'com.green-relay.target.paused' })).toBe(1);
+    expect(value(open, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-opened' })).toBe(1);
+
+    up = true;
+    await expect
+      .poll(async () => value(await scrape(relay), 'green_relay_target_state', { target: 'down', state: 'closed' }), {
+        timeout: 5_000,
+      })
+      .toBe(1);
+    const closed = await scrape(relay);
+    expect(value(closed, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' })).toBe(1);
+    expect(value(closed, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' })).toBe(1);
+  });
 });

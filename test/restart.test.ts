@@ -3,7 +3,7 @@
 // and SIGTERM, which finishes the attempts in flight and leaves the rest due for the next start.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ConfigInput } from '../src/config.ts';
-import { restartCase } from './behaviour/restart.ts';
+import { pauseRestartCase, restartCase, type Start } from './behaviour/restart.ts';
 import { fixture } from './helpers/fixtures.ts';
 import { spawnRelay } from './helpers/process.ts';
 import { startSink } from './helpers/sink.ts';
@@ -18,19 +18,27 @@ async function post(url: string, i: number): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
+/** The built `npm start` entry as the shared cases start it. */
+const start: Start = async (config, state) => {
+  const relay = await spawnRelay(config, state);
+  return {
+    url: relay.url,
+    output: relay.output,
+    kill: async () => {
+      relay.child.kill('SIGKILL');
+      await relay.exited;
+    },
+  };
+};
+
 describe('restart', () => {
+  it('keeps a paused target paused across a SIGKILL and a restart, and delivers the held backlog on resume', async () => {
+    const second = await pauseRestartCase(start, tempDir());
+    onTestFinished(() => second.kill());
+  });
+
   it('delivers every accepted event to every target after a SIGKILL', async () => {
-    const second = await restartCase(async (config, state) => {
-      const relay = await spawnRelay(config, state);
-      return {
-        url: relay.url,
-        output: relay.output,
-        kill: async () => {
-          relay.child.kill('SIGKILL');
-          await relay.exited;
-        },
-      };
-    }, tempDir());
+    const second = await restartCase(start, tempDir());
     onTestFinished(() => second.kill());
     const released = /"event":"dispatcher\.resumed","released":(\d+)/.exec(second.output());
     expect(Number(released?.[1])).toBeGreaterThanOrEqual(3); // at least the hanging ones

@@ -120,6 +120,8 @@ function relayConfig(targets: Target[]): ConfigInput {
       url: t.sink.url,
       timeoutMs: 500,
       retry: Array(50).fill('200ms'),
+      // Green API's minute is 50 ms here: the circuit's minute is 200 ms.
+      circuit: { afterFailures: 10, probeEvery: '200ms', holdFor: '1h' },
       concurrency: 10,
       ordering: t.perChat ? ('per-chat' as const) : ('none' as const),
     })),

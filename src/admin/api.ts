@@ -3,7 +3,7 @@
 // of schemas.ts, which also make /api/openapi.json (openapi.ts).
 import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { structuredEvent } from '../event.ts';
 import { errorResponse } from '../http.ts';
 import { isQuarantineId } from '../store/rules.ts';
@@ -15,7 +15,9 @@ import type {
   AppStore,
 } from '../store/store.ts';
 import { openApiDocument } from './openapi.ts';
+import type { RelayConfig } from '../config.ts';
 import type { Operations } from './operations.ts';
+import type { TargetView } from './targets.ts';
 import {
   EventsQuery,
   IdParam,
@@ -28,8 +30,11 @@ import {
 } from './schemas.ts';
 
 export interface AdminApiDeps {
+  config: RelayConfig;
   store: AppStore;
   operations: Operations;
+  /** The targets with their state and counts (app.ts: the 24-hour window). */
+  targets: () => Promise<TargetView[]>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -91,7 +96,7 @@ function toMs(value: string | undefined): number | undefined {
   return Date.parse(value);
 }
 
-export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
+export function createAdminApi({ store, operations, targets }: AdminApiDeps): Hono {
   const api = new Hono();
 
   api.get('/openapi.json', (c) => c.json(openApiDocument()));
@@ -129,6 +134,16 @@ export function createAdminApi({ store, operations }: AdminApiDeps): Hono {
   api.post('/targets/:name/replay-dead', zValidator('param', TargetParam, invalid), async (c) =>
     c.json({ replayed: await operations.replayDead(c.req.valid('param').name) }),
   );
+
+  api.get('/targets', async (c) => c.json({ items: await targets() }));
+
+  for (const action of ['pause', 'resume'] as const) {
+    api.post(`/targets/:name/${action}`, zValidator('param', TargetParam, invalid), async (c) => {
+      const { name } = c.req.valid('param');
+      await operations.setPaused(name, action === 'pause');
+      return c.json((await targets()).find((t) => t.name === name)!);
+    });
+  }
 
   api.post('/quarantine/:id/release', zValidator('param', IdParam, invalid), async (c) =>
     c.json(await operations.release(c.req.valid('param').id, new Uint8Array(await c.req.arrayBuffer()))),

@@ -1,6 +1,6 @@
 // /api/openapi.json: an OpenAPI 3.1 document of the admin API, made from the zod schemas that
 // validate it (https://spec.openapis.org/oas/v3.1.0).
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERSION } from '../version.ts';
 import {
   ErrorBody,
@@ -11,6 +11,8 @@ import {
   ReleaseResult,
   ReplayQuery,
   ReplayResult,
+  TargetsPage,
+  TargetSummary,
 } from './schemas.ts';
 
 type Operation = {
@@ -53,6 +55,26 @@ export const OPERATIONS: Operation[] = [
     summary: 'Replay every dead delivery of one target',
     pathParams: ['name'],
     ok: ReplayResult,
+  },
+  {
+    method: 'get',
+    path: '/api/targets',
+    summary: 'Every target with its state (closed, open, paused), counts and last error',
+    ok: TargetsPage,
+  },
+  {
+    method: 'post',
+    path: '/api/targets/{name}/pause',
+    summary: "Hold a target's deliveries (as an open circuit does) until it is resumed; kept across restarts",
+    pathParams: ['name'],
+    ok: TargetSummary,
+  },
+  {
+    method: 'post',
+    path: '/api/targets/{name}/resume',
+    summary: "Let a paused target's held deliveries flow again",
+    pathParams: ['name'],
+    ok: TargetSummary,
   },
   {
     method: 'post',

@@ -9,17 +9,21 @@ import type { EventAttributes } from '../event.ts';
 import { errorResponse } from '../http.ts';
 import { parseNotification, type Ingest } from '../ingest.ts';
 import type { Logger } from '../log.ts';
-import type { AppStore } from '../store/store.ts';
+import type { AppStore, TargetState } from '../store/store.ts';
+import type { Alerter } from '../alerts.ts';
 
 export interface OperationsDeps {
   config: RelayConfig;
   store: AppStore;
   ingest: Ingest;
+  alerter: Pick<Alerter, 'emit'>;
   matchTargets: TargetMatcher;
   logger: Logger;
   now: () => number;
   /** Something became due: wake the dispatcher. */
   onDue?: () => void;
+  /** A target was paused or resumed. */
+  onTargetsChanged?: () => void;
 }
 
 /** A refusal an operator can act on, answered with its error code. */
@@ -40,6 +44,34 @@ export function createOperations(deps: OperationsDeps) {
   };
 
   return {
+    /**
+     * Pauses a target (contract §7): its deliveries are held, as with an open circuit, until it is
+     * resumed, across restarts too. Resuming lets the held backlog flow.
+     */
+    async setPaused(target: string, paused: boolean): Promise<TargetState> {
+      requireTarget(target);
+      const before = (await store.targetStates()).find((s) => s.target === target);
+      const state = await store.setTargetPaused(target, paused, now());
+      logger.warn(paused ? 'target.paused' : 'target.resumed', { target });
+      if ((before?.paused ?? false) !== paused) {
+        await deps.alerter.emit(
+          paused
+            ? {
+                kind: 'target.paused',
+                text: `${target} was paused by an operator: its deliveries are held until it is resumed`,
+                target,
+              }
+            : {
+                kind: 'target.resumed',
+                text: `${target} was resumed by an operator: its held deliveries flow again`,
+                target,
+              },
+        );
+      }
+      deps.onTargetsChanged?.();
+      return state;
+    },
+
     /** Delivers the event again now, as a new attempt series, to one target or to all of its targets. */
     async replay(eventId: string, target?: string): Promise<number> {
       if (target !== undefined) requireTarget(target);

@@ -1,6 +1,6 @@
 // The admin API's inputs and outputs as zod schemas: the same objects validate requests and
 // generate /api/openapi.json, so the document cannot drift from what the API does.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const time = z
   .union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)])
@@ -59,7 +59,9 @@ export const Attempt = z.object({
   latencyMs: z.number(),
   statusCode: z.number().int().nullable(),
   error: z.string().nullable(),
-  outcome: z.enum(['delivered', 'retry', 'dead']),
+  outcome: z
+    .enum(['delivered', 'retry', 'dead', 'held'])
+    .describe('held: a probe or an attempt made while the target was held; it spent no retry'),
 });
 
 export const EventDetail = EventSummary.extend({
@@ -89,4 +91,32 @@ export const EventsPage = z.object({
 });
 export const ReplayResult = z.object({ replayed: z.number().int().describe('Deliveries made due now') });
 export const ReleaseResult = z.object({ status: z.enum(['accepted', 'duplicate']), id: z.string() });
+export const TargetStateJson = z.object({
+  state: z
+    .enum(['closed', 'open', 'paused'])
+    .describe('open: its circuit is open and deliveries are held; paused: held by an operator'),
+  openedAt: z.string().nullable(),
+  pausedAt: z.string().nullable(),
+  probing: z.boolean().describe('The circuit is open and a probe is due or under way'),
+  nextProbeAt: z.string().nullable(),
+  failures: z.number().int().describe('Failed attempts since the last success'),
+  lastError: z.string().nullable(),
+});
+
+export const TargetSummary = TargetStateJson.extend({
+  name: z.string(),
+  url: z.string(),
+  format: z.string(),
+  rateLimit: z.string().nullable().describe('Starts per second or minute, e.g. "20/s"'),
+  circuit: z.object({ afterFailures: z.number().int(), probeEvery: z.string(), holdFor: z.string() }).nullable(),
+  pending: z.number().int().describe('Deliveries waiting (held, while the target is)'),
+  held: z.number().int(),
+  dead: z.number().int(),
+  delivered: z.number().int(),
+  attempts: z.number().int().describe('Attempts in the last 24 hours'),
+  succeeded: z.number().int(),
+});
+
+export const TargetsPage = z.object({ items: z.array(TargetSummary) });
+
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

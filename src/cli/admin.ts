@@ -1,7 +1,7 @@
 // `green-relay events` and `green-relay replay`: the admin API from a terminal.
 import { adminHeaders, call, CliError, EXIT, failure, flags, relayBase } from './args.ts';
 
-const ADMIN_TOKEN_HELP = `The admin token comes from --admin-token, GREEN_RELAY_ADMIN_TOKEN or RELAY_ADMIN_TOKEN, or on
+export const ADMIN_TOKEN_HELP = `The admin token comes from --admin-token, GREEN_RELAY_ADMIN_TOKEN or RELAY_ADMIN_TOKEN, or on
 the relay's own machine from the one it generated (RELAY_DATA_DIR/admin-token, default ./data).
 The URL may also come from GREEN_RELAY_URL.`;
 

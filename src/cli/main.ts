@@ -7,6 +7,7 @@ import { replay, events } from './admin.ts';
 import { CliError, EXIT, flags } from './args.ts';
 import { connect } from './connect.ts';
 import { send } from './send.ts';
+import { pause, resume, targets } from './targets.ts';
 
 const HELP = `
 green-relay ${VERSION}: Green API webhooks, verified, normalized, stored and fanned out.
@@ -15,6 +16,9 @@ green-relay ${VERSION}: Green API webhooks, verified, normalized, stored and fan
   green-relay send          POST a notification to a relay as Green API would
   green-relay events        list events and their deliveries
   green-relay replay        deliver an event again, or a target's dead letters
+  green-relay targets       list the targets and their state (closed, open, paused)
+  green-relay pause         hold a target's deliveries until it is resumed
+  green-relay resume        let a paused target's held deliveries flow
   green-relay check-config  validate a config file
 
 Run any command with --help for its options. The relay itself starts with \`npm start\`.
@@ -57,6 +61,9 @@ const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   send,
   events,
   replay,
+  targets,
+  pause,
+  resume,
   'check-config': checkConfig,
 };
 

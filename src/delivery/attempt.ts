@@ -1,9 +1,10 @@
-// One delivery attempt from start to record: send, decide what follows, record it, log and
-// count it. Shared by the in-process dispatcher loop and the alarm-driven pass of Workers.
+// One delivery attempt from start to record: send, decide what follows (the retry schedule, then
+// the target's circuit), record it, log and count it. Shared by both schedulers.
 import type { TargetConfig } from '../config.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ClaimedDelivery, Store } from '../store/store.ts';
+import type { TargetControl } from './control.ts';
 import { decide } from './retry.ts';
 import type { Sender } from './send.ts';
 
@@ -12,6 +13,15 @@ export interface AttemptDeps {
   logger: Logger;
   metrics?: Pick<Metrics, 'attempted'>;
   now: () => number;
+  /** The targets' circuits and pauses; without it, every outcome is the retry schedule's. */
+  control?: TargetControl;
+}
+
+export interface AttemptOptions {
+  /** Aborts the attempt (the relay is stopping). */
+  cancel?: AbortSignal;
+  /** It is the probe of an open circuit. */
+  probe?: boolean;
 }
 
 /**
@@ -24,11 +34,11 @@ export async function runAttempt(
   send: Sender,
   delivery: ClaimedDelivery,
   deps: AttemptDeps,
-  cancel?: AbortSignal,
+  options: AttemptOptions = {},
 ): Promise<number | null> {
   const { store, logger, now } = deps;
-  const result = await send(delivery, cancel);
-  if (cancel?.aborted && result.statusCode === null) {
+  const result = await send(delivery, options.cancel);
+  if (options.cancel?.aborted && result.statusCode === null) {
     logger.info('delivery.interrupted', {
       eventId: delivery.eventId,
       target: delivery.target,
@@ -36,7 +46,10 @@ export async function runAttempt(
     });
     return null;
   }
-  const decision = decide(result, delivery.attempt, target.retryMs, now());
+  const scheduled = decide(result, delivery.attempt, target.retryMs, now());
+  const decision = deps.control
+    ? deps.control.judge(target, delivery, result, scheduled, options.probe === true)
+    : scheduled;
   const fields = {
     eventId: delivery.eventId,
     target: delivery.target,
@@ -44,8 +57,9 @@ export async function runAttempt(
     status: result.statusCode,
     latencyMs: result.latencyMs,
     outcome: decision.outcome,
+    ...(options.probe ? { probe: true } : {}),
     ...(result.error ? { error: result.error } : {}),
-    ...(decision.nextAt ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
+    ...(decision.outcome === 'retry' ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
   };
   deps.metrics?.attempted(delivery.target, decision.outcome, result.latencyMs);
   try {
@@ -63,7 +77,7 @@ export async function runAttempt(
     });
     if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
     else logger.info('delivery.attempt', fields);
-    return decision.nextAt;
+    return decision.outcome === 'retry' ? decision.nextAt : null;
   } catch (err) {
     // The lease runs out and the delivery is sent again: at least once, never lost.
     logger.error('delivery.record_failed', { ...fields, error: describeError(err) });

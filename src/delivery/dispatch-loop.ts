@@ -6,12 +6,24 @@
 // It is woken when an event is accepted or an attempt ends, and by a timer for the next due retry.
 // While attempts are in flight, wake-ups are gathered for a few milliseconds and served by one
 // claim, so under load each claim takes more deliveries instead of the store taking more claims.
+// Each lane claims as its target allows (lanes.ts planClaim): not while held, one probe when its
+// circuit is open, one per slot of its rate limit.
 import { describeError } from '../log.ts';
 import type { ClaimedDelivery } from '../store/store.ts';
 import { runAttempt } from './attempt.ts';
 import type { Dispatcher, DispatcherOptions } from './dispatcher.ts';
 import type { HttpPost } from './http-post.ts';
-import { claimRequest, createLanes, createPruner, resumeClaims, type Lane } from './lanes.ts';
+import {
+  claimingLanes,
+  createControl,
+  createLanes,
+  createPruner,
+  nextLaneWake,
+  planClaim,
+  resumeClaims,
+  type ClaimPlan,
+  type Lane,
+} from './lanes.ts';
 
 export interface DispatchLoopDeps extends DispatcherOptions {
   post: HttpPost;
@@ -29,6 +41,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   const idleMs = deps.idleMs ?? 1_000;
   const prune = createPruner(store, logger, deps.pruneEveryMs);
   const lanes = createLanes(deps.targets, deps);
+  const control = createControl(deps, () => schedulePump());
   const attempts = new Set<Promise<void>>();
   /** Aborts every attempt in flight when a stop's grace period ends (one for all: cheaper than one each). */
   const cancel = new AbortController();
@@ -41,7 +54,6 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   const stopTimer = () => {
     if (timer !== undefined) clearTimeout(timer);
   };
-  const open = () => lanes.filter((lane) => lane.inFlight < lane.target.concurrency);
 
   /** Runs `pump` once, soon, however many times it is asked for before then. */
   function schedulePump(): void {
@@ -55,14 +67,29 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
     stopTimer();
     if (!running) return;
     try {
-      const requests = open().map((lane) => claimRequest(lane, lane.target.concurrency - lane.inFlight));
-      if (requests.length > 0) {
-        const claimed = await store.claim(requests, now());
-        for (const delivery of claimed)
-          attempt(
-            lanes.find((lane) => lane.target.name === delivery.target)!,
-            delivery,
-          );
+      await control.tick(now());
+      const plans: (ClaimPlan & { lane: Lane })[] = [];
+      for (const lane of lanes) {
+        const plan = await planClaim(lane, control, now(), deps.metrics);
+        if (plan) plans.push({ lane, ...plan });
+      }
+      if (plans.length > 0) {
+        const claimed = await store
+          .claim(
+            plans.map((p) => p.request),
+            now(),
+          )
+          .catch((err: unknown) => {
+            // A probe taken for a claim that failed is given back, or its circuit would wait on it for ever.
+            for (const p of plans) if (p.probe) control.releaseProbe(p.lane.target.name);
+            throw err;
+          });
+        for (const { lane, request, probe } of plans) {
+          const mine = claimed.filter((d) => d.target === lane.target.name);
+          lane.busy = mine.length === request.limit;
+          if (probe && mine.length === 0) control.releaseProbe(lane.target.name);
+          for (const delivery of mine) attempt(lane, delivery, probe);
+        }
       }
       const pruning = prune(now());
       if (pruning) await pruning;
@@ -73,18 +100,21 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   }
 
   /**
-   * Sleeps until the earliest due delivery of a target with a free slot, at most idleMs. While
-   * attempts are in flight, each one that ends brings a pump anyway, so the store is asked at most
-   * once per idleMs; in between, the retries recorded since keep `knownNext` current.
+   * Sleeps until the earliest due delivery of a target that may claim, the next probe or the next
+   * rate-limit slot, at most idleMs. While attempts are in flight, each one that ends brings a pump
+   * anyway, so the store is asked at most once per idleMs; in between, the retries recorded since
+   * keep `knownNext` current.
    */
   async function arm(): Promise<void> {
     let delay = idleMs;
     try {
       if (attempts.size === 0 || now() - askedAt >= idleMs || (knownNext !== null && knownNext <= now())) {
-        knownNext = await store.nextDueAt(open().map((lane) => lane.target.name));
+        knownNext = await store.nextDueAt(claimingLanes(lanes, control, now()).map((lane) => lane.target.name));
         askedAt = now();
       }
-      if (knownNext !== null) delay = Math.min(idleMs, Math.max(0, knownNext - now()));
+      const wake = await nextLaneWake(lanes, control, store, now());
+      const next = knownNext === null ? wake : wake === null ? knownNext : Math.min(knownNext, wake);
+      if (next !== null) delay = Math.min(idleMs, Math.max(0, next - now()));
     } catch (err) {
       logger.error('dispatcher.error', { error: describeError(err) });
     }
@@ -92,9 +122,13 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
     if (running && !pumpScheduled) timer = setTimeout(() => void pump(), delay);
   }
 
-  function attempt(lane: Lane, delivery: ClaimedDelivery): void {
+  /** Starts one attempt, at its rate-limit slot when the target has a limit. */
+  function attempt(lane: Lane, delivery: ClaimedDelivery, probe: boolean): void {
     lane.inFlight++;
-    const done = runAttempt(lane.target, lane.send, delivery, deps, cancel.signal)
+    const wait = lane.gate ? lane.gate.reserve(now()) - now() : 0;
+    const started = wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
+    const done = started
+      .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { cancel: cancel.signal, probe }))
       .then((retryAt) => {
         if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
       })
@@ -109,10 +143,15 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   return {
     async start() {
       await resumeClaims(store, logger, now());
+      await control.load();
       running = true;
       schedulePump();
     },
     wake: schedulePump,
+    targetsChanged() {
+      control.invalidate();
+      schedulePump();
+    },
     async stop(graceMs = 10_000) {
       running = false;
       stopTimer();
@@ -122,6 +161,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       cancel.abort();
       await Promise.allSettled([...attempts]);
+      await control.settle();
     },
   };
 }

@@ -3,6 +3,7 @@
 // self-hosted), and one pass per wake-up where nothing runs between requests (dispatch-pass.ts:
 // a Durable Object's alarm, a Deno KV queue message). Node's store thread proxies the loop.
 import type { TargetConfig } from '../config.ts';
+import type { Sha256 } from '../hash.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
@@ -12,6 +13,8 @@ export interface Dispatcher {
   start(): Promise<void>;
   /** Looks for due deliveries soon (after an event is accepted, replayed or released). */
   wake(): void;
+  /** An operator paused or resumed a target: read the targets' states again now, and look. */
+  targetsChanged(): void;
   /**
    * Stops claiming and gives the attempts in flight `graceMs` to finish; those still running then
    * are cancelled unrecorded, so they stay leased and are sent again on the next start.
@@ -24,9 +27,13 @@ export interface DispatcherOptions {
   store: Store;
   targets: readonly TargetConfig[];
   logger: Logger;
-  metrics?: Pick<Metrics, 'attempted'>;
+  metrics?: Pick<Metrics, 'attempted' | 'alerted' | 'probed' | 'rateLimited'>;
   now: () => number;
   userAgent: string;
+  /** How long dead deliveries are counted before one alert tells them (alerts.groupEvery). */
+  alertGroupEveryMs: number;
+  /** For the ids of the relay's own events; WebCrypto when absent. */
+  sha256?: Sha256;
 }
 
 export type DispatcherFactory = (options: DispatcherOptions) => Dispatcher;

@@ -1,5 +1,6 @@
 // The HTTP request for one delivery in its target's format (contract §4): the body bytes and the
-// headers, signed with Standard Webhooks when the target has a secret.
+// headers, signed with Standard Webhooks when the target has a secret. `slack` posts one line a
+// person reads, `{"text": …}`, which Slack and Mattermost incoming webhooks take as it is.
 import type { TargetConfig } from '../config.ts';
 import { structuredEvent, withRaw, type EventAttributes } from '../event.ts';
 import type { ClaimedDelivery } from '../store/store.ts';
@@ -31,6 +32,9 @@ export function buildRequest(target: TargetConfig, delivery: ClaimedDelivery, us
   if (target.format === 'raw') {
     headers['content-type'] = 'application/json';
     body = delivery.body;
+  } else if (target.format === 'slack') {
+    headers['content-type'] = 'application/json';
+    body = encoder.encode(JSON.stringify({ text: chatLine(delivery) }));
   } else if (target.format === 'cloudevents-binary') {
     headers['content-type'] = 'application/json';
     const attributes = JSON.parse(delivery.attributes) as EventAttributes;
@@ -48,6 +52,30 @@ export function buildRequest(target: TargetConfig, delivery: ClaimedDelivery, us
   headers['webhook-id'] = delivery.eventId;
   headers['user-agent'] = userAgent;
   return { headers, body };
+}
+
+/**
+ * One line for a chat tool: the relay's own events carry theirs (`data.text`); a Green API event
+ * reads as its type, chat and what it says ("message.received from 79001234567@c.us: text \"Hi\"").
+ */
+function chatLine(delivery: ClaimedDelivery): string {
+  const attributes = JSON.parse(delivery.attributes) as EventAttributes;
+  const data = JSON.parse(delivery.data) as {
+    text?: unknown;
+    message?: { kind?: string; text?: string | null } | null;
+    status?: { value?: string } | null;
+    state?: string | null;
+  };
+  if (typeof data.text === 'string') return data.text;
+  const what = data.message
+    ? `${data.message.kind ?? 'message'}${data.message.text ? ` "${data.message.text}"` : ''}`
+    : data.status
+      ? `status ${data.status.value}`
+      : data.state
+        ? `state ${data.state}`
+        : '';
+  const type = attributes.type.replace(/^com\.green-api\./, '');
+  return `[${attributes.greenapiinstance ?? 'relay'}] ${type}${attributes.subject ? ` ${attributes.subject}` : ''}${what ? `: ${what}` : ''}`;
 }
 
 /** Adds the Standard Webhooks timestamp and signature headers. */

@@ -4,7 +4,8 @@
 /** Longest wait a `Retry-After` may ask for; past it the relay keeps to its own schedule. */
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
-export type Decision = { outcome: 'delivered' | 'dead'; nextAt: null } | { outcome: 'retry'; nextAt: number };
+/** `held` is never the schedule's: a target's circuit (control.ts) makes it, when the target is held. */
+export type Decision = { outcome: 'delivered' | 'dead'; nextAt: null } | { outcome: 'retry' | 'held'; nextAt: number };
 
 export interface AttemptResult {
   statusCode: number | null;

@@ -26,7 +26,7 @@ export interface SenderDeps {
 }
 
 export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
-  const signer = target.secret ? createSigner(target.secret) : undefined;
+  const signer = target.secrets.length > 0 ? createSigner(target.secrets) : undefined;
   return async (delivery, cancel) => {
     const startedAt = deps.now();
     const result = (

@@ -7,7 +7,7 @@
 // Green API's own examples disagree on spellings, nesting and which members exist, and it adds
 // fields without notice, so each member is optional and a member of the wrong type reads as absent
 // instead of failing the parse. Unknown keys are dropped here; the relay keeps the raw body anyway.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const str = z.string().optional().catch(undefined);
 const num = z.number().optional().catch(undefined);

@@ -6,9 +6,10 @@
 import { zValidator } from '@hono/zod-validator';
 import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ADMIN_COOKIE, type AdminAuth } from '../admin/auth.ts';
 import { OperationError, type Operations } from '../admin/operations.ts';
+import type { TargetView } from '../admin/targets.ts';
 import { EventsQuery } from '../admin/schemas.ts';
 import type { RelayConfig } from '../config.ts';
 import type { AppStore, TargetStats } from '../store/store.ts';
@@ -26,9 +27,14 @@ export interface InspectorDeps {
   admin: AdminAuth;
   operations: Operations;
   targetStats: () => Promise<TargetStats[]>;
+  targets: () => Promise<TargetView[]>;
+  now: () => number;
 }
 
 const PAGE = 50;
+/** The charts: per minute, over the last 24 hours. */
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 3_600_000;
 
 /** A form submits empty fields for filters left blank: they mean "any", as if absent. */
 const withoutBlanks = <T extends z.ZodType>(schema: T) =>
@@ -49,7 +55,7 @@ const CursorQuery = withoutBlanks(z.object({ cursor: z.string().optional() }));
 const outcome = (c: Context) => ({ done: c.req.query('done'), failed: c.req.query('failed') });
 
 export function createInspector(deps: InspectorDeps): Hono {
-  const { config, store, admin, operations } = deps;
+  const { config, store, admin, operations, now } = deps;
   const ui = new Hono();
 
   ui.get('/login', (c) => {
@@ -116,9 +122,23 @@ export function createInspector(deps: InspectorDeps): Hono {
     }),
     async (c) => {
       const { cursor, ...filters } = c.req.valid('query');
-      const page = await store.listEvents({ ...filters, limit: PAGE, cursor });
+      const since = now() - DAY_MS;
+      const [page, activity] = await Promise.all([
+        store.listEvents({ ...filters, limit: PAGE, cursor }),
+        cursor ? null : store.activity(since, MINUTE_MS),
+      ]);
+      const chart = activity
+        ? { since, bucketMs: MINUTE_MS, buckets: DAY_MS / MINUTE_MS, received: activity.received }
+        : undefined;
       return c.html(
-        <EventsPage config={config} filters={filters} events={page.items} next={page.next} live={!cursor} />,
+        <EventsPage
+          config={config}
+          filters={filters}
+          events={page.items}
+          next={page.next}
+          live={!cursor}
+          chart={chart}
+        />,
       );
     },
   );
@@ -168,7 +188,29 @@ export function createInspector(deps: InspectorDeps): Hono {
     }),
   );
 
-  pages.get('/targets', async (c) => c.html(<TargetsPage config={config} stats={await deps.targetStats()} />));
+  pages.get('/targets', async (c) => {
+    const since = now() - DAY_MS;
+    const [targets, activity] = await Promise.all([deps.targets(), store.activity(since, MINUTE_MS)]);
+    return c.html(
+      <TargetsPage
+        targets={targets}
+        activity={activity}
+        since={since}
+        bucketMs={MINUTE_MS}
+        buckets={DAY_MS / MINUTE_MS}
+        {...outcome(c)}
+      />,
+    );
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    pages.post(`/targets/:name/${action}`, (c) =>
+      act(c, async () => {
+        await operations.setPaused(c.req.param('name'), action === 'pause');
+        return `${c.req.param('name')} ${action === 'pause' ? 'is paused: its deliveries are held until it is resumed' : 'is resumed'}.`;
+      }),
+    );
+  }
 
   const guard = admin.middleware((c) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303));
   for (const path of new Set(pages.routes.map((route) => route.path))) ui.use(path, guard);

@@ -3,7 +3,7 @@
 // polls, the body goes through the same normalize -> store path as a webhook, and only once the
 // store has it is it removed with deleteNotification. A crash in between means Green API gives it
 // again and the store answers duplicate: nothing lost, nothing doubled downstream.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InstanceConfig } from '../config.ts';
 import { withDeadline } from '../deadline.ts';
 import { describeError, type Logger } from '../log.ts';

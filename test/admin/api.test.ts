@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { OPERATIONS } from '../../src/admin/openapi.ts';
+import { shownUrl } from '../../src/admin/targets.ts';
 import { createRelay } from '../../src/app.ts';
 import { validateConfig } from '../../src/config.ts';
 import { createSqlStore } from '../../src/store/sql-store.ts';
@@ -15,7 +16,11 @@ import { startSink, type Responder, type Sink } from '../helpers/sink.ts';
 const ADMIN = 'admin-token-93be';
 const text = fixture('incomingMessageReceived.textMessage.json').json;
 
-async function setUp(targets: { name: string; respond?: Responder; types?: string[] }[], admin: string | null = ADMIN) {
+/** Targets on a real sink each; `circuit: false` for one whose deliveries must die rather than be held. */
+async function setUp(
+  targets: { name: string; respond?: Responder; types?: string[]; circuit?: false }[],
+  admin: string | null = ADMIN,
+) {
   const sinks: Record<string, Sink> = {};
   for (const t of targets) {
     sinks[t.name] = await startSink(t.respond);
@@ -23,7 +28,13 @@ async function setUp(targets: { name: string; respond?: Responder; types?: strin
   }
   const relay = await startRelay({
     admin: admin ? { token: admin } : {},
-    targets: targets.map((t) => ({ name: t.name, url: sinks[t.name]!.url, retry: ['20ms'], types: t.types })),
+    targets: targets.map((t) => ({
+      name: t.name,
+      url: sinks[t.name]!.url,
+      retry: ['20ms'],
+      types: t.types,
+      circuit: t.circuit,
+    })),
   });
   onTestFinished(() => relay.close());
   return { relay, sinks };
@@ -119,7 +130,7 @@ describe('listing', () => {
   it('filters by status, type, instance, chat, target and time, and pages with a cursor', async () => {
     const { relay } = await setUp([
       { name: 'ok', respond: () => ({ status: 200 }) },
-      { name: 'broken', respond: () => ({ status: 500 }), types: ['com.green-api.message.received'] },
+      { name: 'broken', respond: () => ({ status: 500 }), types: ['com.green-api.message.received'], circuit: false },
     ]);
     const before = Date.now();
     await relay.post(message('A'));
@@ -210,8 +221,8 @@ describe('replay', () => {
   it('bulk-replays the dead deliveries of one target and of no other', async () => {
     let healthy = false;
     const { relay, sinks } = await setUp([
-      { name: 'a', respond: () => ({ status: healthy ? 200 : 500 }) },
-      { name: 'b', respond: () => ({ status: healthy ? 200 : 500 }) },
+      { name: 'a', respond: () => ({ status: healthy ? 200 : 500 }), circuit: false },
+      { name: 'b', respond: () => ({ status: healthy ? 200 : 500 }), circuit: false },
     ]);
     for (const id of ['D1', 'D2', 'D3']) await relay.post(message(id));
     await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'dead'").length).toBe(6);
@@ -227,6 +238,50 @@ describe('replay', () => {
     ]);
     expect(sinks.b!.requests).toHaveLength(6); // two attempts each, none since
     expect((await api(relay, '/api/targets/zzz/replay-dead', { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('targets', () => {
+  it('masks what may be a credential in a target URL', () => {
+    expect(shownUrl('https://hooks.slack.example/services/T0001ABCD/B0002EFGH/abcDEF123ghiJKL456mnoPQR')).toBe(
+      'https://hooks.slack.example/services/T0001ABCD/B0002EFGH/…',
+    );
+    expect(shownUrl('https://user:pass@crm.example.com:8443/whatsapp?key=s3cr3t')).toBe(
+      'https://…@crm.example.com:8443/whatsapp?…',
+    );
+    expect(shownUrl('http://127.0.0.1:3000/green-api/incoming')).toBe('http://127.0.0.1:3000/green-api/incoming');
+  });
+
+  it('lists each target with its state and settings, and pauses and resumes one, idempotently', async () => {
+    const { relay, sinks } = await setUp([{ name: 'crm' }]);
+    const listed = await json(await api(relay, '/api/targets'));
+    expect(listed.items).toEqual([
+      expect.objectContaining({
+        name: 'crm',
+        state: 'closed',
+        circuit: { afterFailures: 10, probeEvery: '1 minute', holdFor: '7 days' },
+        rateLimit: null,
+        held: 0,
+      }),
+    ]);
+    expect((await api(relay, '/api/targets', { token: null })).status).toBe(401);
+    expect((await api(relay, '/api/targets/crm/pause', { method: 'POST', token: null })).status).toBe(401);
+
+    const paused = await json(await api(relay, '/api/targets/crm/pause', { method: 'POST' }));
+    expect(paused).toMatchObject({ name: 'crm', state: 'paused' });
+    expect(await json(await api(relay, '/api/targets/crm/pause', { method: 'POST' }))).toMatchObject({
+      pausedAt: paused.pausedAt,
+    });
+    await relay.post(message('P1'));
+    await expect.poll(async () => (await json(await api(relay, '/api/targets'))).items[0].held).toBe(1);
+    expect(sinks.crm!.requests).toHaveLength(0);
+
+    expect(await json(await api(relay, '/api/targets/crm/resume', { method: 'POST' }))).toMatchObject({
+      state: 'closed',
+      pausedAt: null,
+    });
+    await sinks.crm!.waitFor(1);
+    expect((await api(relay, '/api/targets/zzz/pause', { method: 'POST' })).status).toBe(404);
   });
 });
 

@@ -1,129 +1,18 @@
-// Behaviour cases written once and run against every runtime (node.test.ts, workers.test.ts):
+// Behaviour cases written once and run against every runtime (node.test.ts, workers.test.ts, deno/):
 // plain objects with no test-framework import, speaking only HTTP to a running relay and to real
 // sink servers. One relay per runtime takes all of them: every event goes to every target, each
 // target answers as its path says, and each case looks only at its own event ids.
 import assert from 'node:assert/strict';
 import { HTTP } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
-import type { ConfigInput } from '../../src/config.ts';
 import { EXPECTED } from '../fixtures-expected.ts';
 import { fixture, loadFixtures } from '../helpers/fixtures.ts';
-import type { SinkReply, SinkRequest } from '../helpers/sink.ts';
 import { SECRET } from '../helpers/webhook.ts';
+import { CONTROL_CASES } from './control-cases.ts';
+import { api, at, delivery, message, post, until } from './helpers.ts';
+import { ADMIN, OTHER_INSTANCE, OTHER_TOKEN, TOKEN, type BehaviourCase } from './setup.ts';
 
-export const TOKEN = 'behaviour-token';
-export const OTHER_INSTANCE = '1101000009';
-export const OTHER_TOKEN = 'behaviour-other-token';
-export const ADMIN = 'behaviour-admin';
-
-/** The one configuration every runtime runs the cases with. */
-export function behaviourConfig(sink: string): ConfigInput {
-  const target = (name: string, extra: object = {}) => ({ name, url: `${sink}/${name}`, ...extra });
-  return {
-    instances: { '*': { token: TOKEN }, [OTHER_INSTANCE]: { token: OTHER_TOKEN } },
-    admin: { token: ADMIN },
-    limits: { maxBodyBytes: 65_536 },
-    targets: [
-      target('ce'),
-      target('binary', { format: 'cloudevents-binary' }),
-      target('raw', { format: 'raw' }),
-      target('signed', { secret: SECRET }),
-      target('flaky', { retry: ['50ms'] }),
-      target('later', { retry: ['50ms'] }),
-      target('gone', { retry: ['50ms', '50ms'] }),
-      target('broken', { retry: ['50ms', '50ms'] }),
-      target('statuses', { types: ['com.green-api.message.status'] }),
-    ],
-  };
-}
-
-/** How the sink answers: by target (the path) and by how often it has seen this webhook-id there. */
-export function behaviourResponder(): (request: SinkRequest) => SinkReply {
-  const seen = new Map<string, number>();
-  return (request) => {
-    const key = `${request.path}:${request.headers['webhook-id']}`;
-    const n = (seen.get(key) ?? 0) + 1;
-    seen.set(key, n);
-    switch (request.path) {
-      case '/flaky':
-        return { status: n === 1 ? 500 : 200 };
-      case '/later':
-        return n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 };
-      case '/gone':
-        return { status: 410 };
-      case '/broken':
-        return { status: 500 };
-      default:
-        return { status: 200 };
-    }
-  };
-}
-
-export interface BehaviourContext {
-  url: string;
-  /** The relay behind a reverse proxy on the same host (test/helpers/proxy-server.ts): every caller looks like loopback. */
-  proxy: string;
-  requests: SinkRequest[];
-}
-
-export interface BehaviourCase {
-  name: string;
-  run(ctx: BehaviourContext): Promise<void>;
-}
-
-// ---- helpers ---------------------------------------------------------------------------------
-
-let unique = 0;
-/** A text message of its own (its own idMessage), optionally for another instance. */
-function message(idInstance = 1234): Record<string, unknown> & { timestamp: number } {
-  return {
-    ...(fixture('incomingMessageReceived.textMessage.json').json as { timestamp: number }),
-    idMessage: `BEHAVIOUR${Date.now()}${unique++}`,
-    instanceData: { idInstance, wid: '1@c.us', typeInstance: 'whatsapp' },
-  };
-}
-
-async function post(
-  ctx: BehaviourContext,
-  body: string | Uint8Array | object,
-  token: string | null = TOKEN,
-): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${ctx.url}/webhook`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-async function api(ctx: BehaviourContext, path: string, method = 'GET'): Promise<any> {
-  const response = await fetch(`${ctx.url}/api${path}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
-  assert.equal(response.status, 200, `${method} /api${path}`);
-  return response.json();
-}
-
-/** Polls `probe` until it gives something truthy, and returns that. */
-async function until<T>(
-  what: string,
-  probe: () => T | false | null | undefined | Promise<T | false | null | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const at = (ctx: BehaviourContext, target: string, id: string) =>
-  ctx.requests.filter((r) => r.path === `/${target}` && r.headers['webhook-id'] === id);
-const delivery = async (ctx: BehaviourContext, id: string, target: string) =>
-  (await api(ctx, `/events/${id}`)).deliveries.find((d: any) => d.target === target);
+export * from './setup.ts';
 
 // ---- the cases -----------------------------------------------------------------------------------
 
@@ -357,4 +246,5 @@ export const BEHAVIOUR: BehaviourCase[] = [
       assert.ok(listed.items.every((e: any) => e.instance === OTHER_INSTANCE));
     },
   },
+  ...CONTROL_CASES,
 ];

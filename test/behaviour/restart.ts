@@ -38,8 +38,9 @@ export async function restartCase(start: Start, state: string): Promise<Started>
   const config: ConfigInput = {
     instances: { '*': { token: TOKEN } },
     targets: [
-      { name: 'hanging', url: hanging.url, timeoutMs: 60_000, concurrency: HANGING },
-      { name: 'failing', url: failing.url, retry: Array(30).fill('100ms') },
+      // What is tested is the restart: circuits, which would hold these targets, are off.
+      { name: 'hanging', url: hanging.url, timeoutMs: 60_000, concurrency: HANGING, circuit: false },
+      { name: 'failing', url: failing.url, retry: Array(30).fill('100ms'), circuit: false },
     ],
   };
   try {
@@ -74,5 +75,68 @@ export async function restartCase(start: Start, state: string): Promise<Started>
   } finally {
     await hanging.close();
     await failing.close();
+  }
+}
+
+/**
+ * A paused target stays paused across a SIGKILL and a restart, holding its deliveries; resumed, it
+ * receives the held backlog. Resolves with the second run, still up.
+ */
+export async function pauseRestartCase(start: Start, state: string): Promise<Started> {
+  const sink = await startSink(() => ({ status: 200 }));
+  const admin = 'pause-admin-token';
+  const config: ConfigInput = {
+    instances: { '*': { token: TOKEN } },
+    admin: { token: admin },
+    targets: [{ name: 'crm', url: sink.url }],
+  };
+  const control = (url: string, action: string) =>
+    fetch(`${url}/api/targets/crm/${action}`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const first = await start(config, state);
+    const accepted: string[] = [];
+    try {
+      assert.equal((await control(first.url, 'pause')).status, 200);
+      await sleep(800);
+      for (let i = 0; i < 5; i++) {
+        const response = await postNotification(first.url, {
+          ...fixture('incomingMessageReceived.textMessage.json').json,
+          idMessage: `PAUSED${i}`,
+        });
+        accepted.push(((await response.json()) as { id: string }).id);
+      }
+      await sleep(700);
+      assert.equal(sink.requests.length, 0, 'nothing is sent to a paused target');
+    } finally {
+      await first.kill();
+    }
+    const second = await start(config, state);
+    try {
+      await sleep(1_500);
+      assert.equal(sink.requests.length, 0, 'still paused after the restart');
+      const targets = (await (
+        await fetch(`${second.url}/api/targets`, { headers: { authorization: `Bearer ${admin}` } })
+      ).json()) as { items: { name: string; state: string; held: number }[] };
+      assert.deepEqual(
+        targets.items.map((t) => [t.name, t.state, t.held]),
+        [['crm', 'paused', 5]],
+      );
+      assert.equal((await control(second.url, 'resume')).status, 200);
+      await until(
+        'the held backlog after resume',
+        () => new Set(sink.requests.map((r) => String(r.headers['webhook-id']))).size === 5,
+      );
+    } catch (err) {
+      await second.kill();
+      throw err;
+    }
+    assert.deepEqual(
+      [...new Set(sink.requests.map((r) => String(r.headers['webhook-id'])))].sort(),
+      [...accepted].sort(),
+    );
+    return second;
+  } finally {
+    await sink.close();
   }
 }

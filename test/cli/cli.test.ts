@@ -80,7 +80,10 @@ let relay: TestRelay;
 let sink: Sink;
 beforeAll(async () => {
   sink = await startSink(() => ({ status: 500 }));
-  relay = await startRelay({ admin: { token: ADMIN }, targets: [{ name: 'crm', url: sink.url, retry: [] }] });
+  relay = await startRelay({
+    admin: { token: ADMIN },
+    targets: [{ name: 'crm', url: sink.url, retry: [], circuit: false }],
+  });
 });
 afterAll(async () => {
   await relay.close();
@@ -334,6 +337,27 @@ describe('green-relay events and replay', () => {
   });
 });
 
+describe('green-relay targets, pause and resume', () => {
+  it('lists the targets with their state, and pauses and resumes one', async () => {
+    const env = { GREEN_RELAY_ADMIN_TOKEN: ADMIN };
+    const paused = await run(['pause', 'crm', '--url', relay.url], { env });
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(/^crm {2}paused /);
+    const listed = await run(['targets', '--url', relay.url, '--json'], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).items).toEqual([expect.objectContaining({ name: 'crm', state: 'paused' })]);
+    const resumed = await run(['resume', 'crm', '--url', relay.url], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await run(['targets', '--url', relay.url], { env })).stdout).not.toContain('paused');
+
+    const unknown = await run(['pause', 'nope', '--url', relay.url], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('nope');
+    expect((await run(['pause', '--url', relay.url], { env })).code).toBe(2);
+    expect((await run(['targets', '--url', relay.url])).code).toBe(1); // no admin token
+  });
+});
+
 describe("green-relay on the relay's own machine", () => {
   it('finds the admin token the relay generated in its data folder', async () => {
     const own = await startRelay();
@@ -376,7 +400,7 @@ describe('green-relay check-config and the rest', () => {
   });
 
   it('has --help everywhere, and exit code 2 for an unknown command or flag', async () => {
-    for (const command of ['connect', 'send', 'events', 'replay', 'check-config']) {
+    for (const command of ['connect', 'send', 'events', 'replay', 'check-config', 'targets', 'pause', 'resume']) {
       const help = await run([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`green-relay ${command}`);

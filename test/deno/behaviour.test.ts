@@ -1,7 +1,7 @@
 // The shared behaviour cases against the relay on Deno (Deno.serve), with the node:sqlite store and
 // with the Deno KV store, over real HTTP with real sinks; then the shared restart case.
 import { BEHAVIOUR, behaviourConfig, behaviourResponder } from '../behaviour/cases.ts';
-import { restartCase } from '../behaviour/restart.ts';
+import { pauseRestartCase, restartCase, type Start } from '../behaviour/restart.ts';
 import { startSink } from '../helpers/sink.ts';
 import { spawnDenoRelay, spawnProxy } from './relay.ts';
 

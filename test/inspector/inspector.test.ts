@@ -92,4 +92,40 @@ describe('the inspector', () => {
     }
     expect(await page.locator('td', { hasText: '% of' }).textContent()).toBe('50.0% of 2');
   });
+
+  it("shows each target's state with pause and resume, and charts of the last 24 hours", async () => {
+    await page.goto(`${relay.url}/targets`);
+    const row = page.locator('#target-crm');
+    await row.getByText('closed').waitFor();
+    expect(await row.textContent()).toContain('opens after 10 failures');
+    // The attempts so far (a 503, then the replay's 200) are drawn as columns of their outcome.
+    expect(await page.locator('figure.chart svg path.series').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('figure.chart figcaption').first().textContent()).toMatch(
+      /crm: attempts per minute.*delivered 1.*dead 1/,
+    );
+    await shot('targets');
+
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText('crm is paused').waitFor();
+    await page
+      .locator('#target-crm')
+      .getByText(/^paused since/)
+      .waitFor();
+    await shot('targets-paused');
+    const api = await (
+      await fetch(`${relay.url}/api/targets`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).json();
+    expect(api.items[0]).toMatchObject({ name: 'crm', state: 'paused' });
+
+    await page.locator('#target-crm').getByRole('button', { name: 'Resume' }).click();
+    await page.getByText('crm is resumed').waitFor();
+    await page.locator('#target-crm').getByText('closed').waitFor();
+
+    await page.goto(`${relay.url}/`);
+    expect(await page.locator('figure.chart figcaption').textContent()).toMatch(
+      /Notifications received per minute.*received [1-9]/,
+    );
+    expect(await page.locator('figure.chart svg path.series').count()).toBe(1);
+    await shot('events-chart');
+  });
 });

@@ -2,6 +2,7 @@
 // and new ones arriving live at the top (GET /api/stream). The table is shared with the dead letters.
 import type { RelayConfig } from '../../config.ts';
 import type { DeliveryStatus, EventSummary } from '../../store/store.ts';
+import { ColumnChart, countsOf } from '../chart.tsx';
 import { Layout, StatusBadge, time } from '../layout.tsx';
 
 /** Appends each event of the live stream to the top of the list; text only, never HTML. */
@@ -111,6 +112,7 @@ export interface EventFilters {
 }
 
 export function EventsPage(props: {
+  chart?: { since: number; bucketMs: number; buckets: number; received: { at: number; count: number }[] };
   config: RelayConfig;
   filters: EventFilters;
   events: EventSummary[];
@@ -153,6 +155,17 @@ export function EventsPage(props: {
           No targets are configured: the relay keeps and shows what Green API sends to{' '}
           <span class="mono">POST /webhook</span>, and delivers it nowhere.
         </p>
+      ) : (
+        ''
+      )}
+      {props.chart ? (
+        <ColumnChart
+          title="Notifications received per minute"
+          since={props.chart.since}
+          bucketMs={props.chart.bucketMs}
+          buckets={props.chart.buckets}
+          series={[{ name: 'received', class: 'received', counts: countsOf(props.chart.received) }]}
+        />
       ) : (
         ''
       )}

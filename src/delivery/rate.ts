@@ -1,0 +1,31 @@
+// A target's rate limit (contract §7): at most `starts` deliveries started per `perMs`, evenly
+// spaced, as a receiver enforcing its own limit over any sliding window expects. `5/s` is one start
+// every 200 ms, never five at the end of one second and five more at the start of the next,
+// whatever the concurrency. A start that comes late does not make up for it with a burst. Starts
+// are reserved: a lane claims a delivery shortly before its slot and starts it at the slot, so the
+// time a claim takes does not squeeze two starts together.
+
+export interface RateGate {
+  /** The earliest next slot (epoch ms). */
+  readonly nextAt: number;
+  /** Reserves the next slot at or after `now`, and returns it. */
+  reserve(now: number): number;
+}
+
+/** How long before its slot a delivery is claimed. */
+export const RATE_LOOKAHEAD_MS = 20;
+
+export function createRateGate(limit: { starts: number; perMs: number }): RateGate {
+  const interval = limit.perMs / limit.starts;
+  let nextAt = Number.NEGATIVE_INFINITY;
+  return {
+    get nextAt() {
+      return nextAt;
+    },
+    reserve(now) {
+      const slot = Math.max(now, nextAt);
+      nextAt = slot + interval;
+      return slot;
+    },
+  };
+}
