@@ -30,6 +30,7 @@ const TYPE_BY_WEBHOOK: Record<string, string> = {
   outgoingMessageReceived: 'com.green-api.message.sent',
   outgoingAPIMessageReceived: 'com.green-api.message.sent',
   outgoingMessageStatus: 'com.green-api.message.status',
+  incomingMessageStatus: 'com.green-api.message.incoming-status',
   stateInstanceChanged: 'com.green-api.instance.state',
   statusInstanceChanged: 'com.green-api.instance.status',
   deviceInfo: 'com.green-api.instance.device',
@@ -104,7 +105,10 @@ function identity(data: EventData): unknown[] {
     const votes = data.message.kind === 'poll-vote' ? (data.message.poll?.votes ?? null) : null;
     return ['message', instance, data.webhook, chat, data.message.id, votes];
   }
-  if (data.status?.messageId) return ['status', instance, chat, data.status.messageId, data.status.value];
+  // incomingMessageStatus keeps the whole body: in a group each member who reads sends one, and
+  // nothing in it names the reader.
+  if (data.status?.messageId && data.webhook !== 'incomingMessageStatus')
+    return ['status', instance, chat, data.status.messageId, data.status.value];
   if (data.call?.id) return ['call', instance, data.webhook, data.call.id, data.call.status];
   return ['body', JSON.stringify(data.raw)];
 }

@@ -47,7 +47,7 @@ const EVENT_FIELDS: Fields = {
       media: { url: true, mimeType: true, fileName: true, caption: true, videoNote: true, archivedUrl: true },
       location: { latitude: true, longitude: true, name: true, address: true },
       contacts: '*',
-      replyTo: { id: true, participant: true },
+      replyTo: { id: true, participant: true, media: '*' },
       forwarded: true,
       poll: '*',
       choice: { id: true, text: true },

@@ -38,27 +38,41 @@ export interface Message {
   kind: MessageKind;
   sentBy: 'phone' | 'api' | null;
   text: string | null;
-  media: { url: string | null; mimeType: string | null; fileName: string | null; caption: string | null } | null;
+  media: Media | null;
   location: { latitude: number | null; longitude: number | null; name: string | null; address: string | null } | null;
   contacts: { name: string | null; vcard: string | null }[] | null;
-  replyTo: { id: string; participant: string | null } | null;
+  /** The message this one quotes, reacts to, edits, deletes, votes in or answers; `media` when it quotes a file. */
+  replyTo: { id: string; participant: string | null; media: Media | null } | null;
   forwarded: boolean;
   /** pollMessage and pollUpdateMessage: the question, its options and (for a vote) who chose what. */
   poll: {
     name: string | null;
     options: string[];
     multipleAnswers: boolean | null;
+    /** MAX: whether a voter may change their answer. */
+    allowToChangeAnswer: boolean | null;
     votes: { option: string | null; voters: string[] }[] | null;
   } | null;
   /** button-reply: the id and text of the button, list row or template button chosen. */
   choice: { id: string | null; text: string | null } | null;
 }
 
+/** A file: `url` is null when Green API sent none (quoted files arrive with an empty link). */
+export interface Media {
+  url: string | null;
+  mimeType: string | null;
+  fileName: string | null;
+  caption: string | null;
+  /** WhatsApp: an instant video message; null when not said. */
+  videoNote: boolean | null;
+}
+
 export interface EventData {
   webhook: string;
   instance: { id: string; wid: string | null; kind: string | null };
   receivedAt: string;
-  chat: { id: string; name: string | null; isGroup: boolean } | null;
+  /** `type`: Telegram's chatType (user, group, supergroup, channel, bot), else null. */
+  chat: { id: string; name: string | null; isGroup: boolean; type: string | null } | null;
   sender: { id: string; name: string | null; contactName: string | null } | null;
   message: Message | null;
   status: {
@@ -90,15 +104,17 @@ type Fields = Partial<Pick<Message, 'text' | 'media' | 'location' | 'contacts' |
 };
 type Reader = (m: MessageData) => Fields;
 
-const file: Reader = ({ fileMessageData: d }) => ({
-  text: d?.caption,
-  media: {
-    url: d?.downloadUrl ?? null,
-    mimeType: d?.mimeType ?? null,
-    fileName: d?.fileName ?? null,
-    caption: words(d?.caption),
-  },
+type FileFields = NonNullable<MessageData['fileMessageData']>;
+const media = (d: FileFields | undefined): Media => ({
+  url: words(d?.downloadUrl),
+  mimeType: words(d?.mimeType),
+  fileName: words(d?.fileName),
+  caption: words(d?.caption),
+  videoNote: d?.videoNote ?? null,
 });
+const file: Reader = ({ fileMessageData: d }) => ({ text: d?.caption, media: media(d) });
+/** Telegram's English pages put a sticker under stickerMessageData, its Russian ones under fileMessageData. */
+const sticker: Reader = (m) => file({ fileMessageData: m.stickerMessageData ?? m.fileMessageData });
 const extendedText: Reader = ({ extendedTextMessageData: d }) => ({ text: d?.text, stanzaId: d?.stanzaId });
 const location: Reader = ({ locationMessageData: d }) => ({
   location: {
@@ -134,6 +150,7 @@ const poll: Reader = (m) => {
       options: (d?.options ?? []).flatMap((o) => (o?.optionName !== undefined ? [o.optionName] : [])),
       multipleAnswers:
         d?.multipleAnswers ?? (d?.selectableOptionsCount !== undefined ? d.selectableOptionsCount !== 1 : null),
+      allowToChangeAnswer: d?.allowToChangeAnswer ?? null,
       votes: votes ?? null,
     },
   };
@@ -159,7 +176,7 @@ const MESSAGE_TYPES: Record<string, [MessageKind, Reader]> = {
   videomessage: ['video', file],
   audiomessage: ['audio', file],
   documentmessage: ['document', file],
-  stickermessage: ['sticker', file],
+  stickermessage: ['sticker', sticker],
   locationmessage: ['location', location],
   livelocationmessage: ['location', location],
   contactmessage: ['contact', contact],
@@ -222,10 +239,12 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
 
   let chatId: string | undefined;
   let chatName: string | undefined;
+  let chatType: string | undefined;
   if ((MESSAGE_WEBHOOKS as readonly string[]).includes(webhook)) {
     const n = MessageNotification.parse(raw);
     chatId = n.senderData?.chatId;
     chatName = n.senderData?.chatName;
+    chatType = n.senderData?.chatType;
     if (n.senderData?.sender) {
       data.sender = {
         id: n.senderData.sender,
@@ -234,7 +253,7 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
       };
     }
     data.message = message(n.idMessage, n.messageData ?? {}, webhook);
-  } else if (webhook === 'outgoingMessageStatus') {
+  } else if (webhook === 'outgoingMessageStatus' || webhook === 'incomingMessageStatus') {
     const n = OutgoingMessageStatus.parse(raw);
     chatId = n.chatId;
     data.status = {
@@ -273,7 +292,7 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
     chatId = IncomingBlock.parse(raw).chatId;
   }
 
-  if (chatId) data.chat = { id: chatId, name: words(chatName), isGroup: chatId.endsWith('@g.us') };
+  if (chatId) data.chat = { id: chatId, name: words(chatName), isGroup: isGroup(chatId), type: words(chatType) };
   return data;
 }
 
@@ -292,11 +311,27 @@ function message(idMessage: string | undefined, m: MessageData, webhook: string)
     media: fields.media ?? null,
     location: fields.location ?? null,
     contacts: fields.contacts ?? null,
-    replyTo: replyId ? { id: replyId, participant: quoted ? (quoted.participant ?? null) : null } : null,
+    replyTo: replyId
+      ? {
+          id: replyId,
+          participant: quoted ? (quoted.participant ?? null) : null,
+          media: quoted && quotesFile(quoted) ? media(quoted) : null,
+        }
+      : null,
     forwarded: isForwarded(m),
     poll: fields.poll ?? null,
     choice: fields.choice ?? null,
   };
+}
+
+/** WhatsApp groups end in @g.us; Telegram and MAX group ids start with a minus. */
+function isGroup(chatId: string): boolean {
+  return chatId.endsWith('@g.us') || chatId.startsWith('-');
+}
+
+const FILE_TYPES = new Set(['imagemessage', 'videomessage', 'audiomessage', 'documentmessage', 'stickermessage']);
+function quotesFile(quoted: NonNullable<MessageData['quotedMessage']>): boolean {
+  return FILE_TYPES.has(quoted.typeMessage?.toLowerCase() ?? '') || quoted.downloadUrl !== undefined;
 }
 
 function isForwarded(m: MessageData): boolean {

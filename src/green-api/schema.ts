@@ -54,8 +54,16 @@ export const SenderData = lenient({
 
 const forwarding = { isForwarded: bool, forwardingScore: num };
 
-/** The message a reply quotes (sibling of the data object). */
-export const QuotedMessage = lenient({ stanzaId: str, participant: id, typeMessage: str });
+/** The message a reply quotes (sibling of the data object); a quoted file carries its fields flat, with an empty downloadUrl. */
+export const QuotedMessage = lenient({
+  stanzaId: str,
+  participant: id,
+  typeMessage: str,
+  downloadUrl: str,
+  caption: str,
+  fileName: str,
+  mimeType: str,
+});
 
 /** textMessage */
 export const TextMessageData = lenient({ textMessage: str, isTemplateMessage: bool, ...forwarding });
@@ -68,13 +76,15 @@ export const ExtendedTextMessageData = lenient({
   participant: id,
   ...forwarding,
 });
-/** imageMessage, videoMessage, audioMessage, documentMessage, stickerMessage */
+/** imageMessage, videoMessage, audioMessage, documentMessage, stickerMessage (Telegram also `stickerMessageData`) */
 export const FileMessageData = lenient({
   downloadUrl: str,
   caption: str,
   fileName: str,
   mimeType: str,
   isAnimated: bool,
+  /** WhatsApp 2026: true for an instant video message (a round video note). */
+  videoNote: bool,
   ...forwarding,
 });
 /** locationMessage, liveLocationMessage */
@@ -104,6 +114,8 @@ export const PollMessageData = lenient({
   votes: list(z.object({ optionName: str, optionVoters: list(z.string()) })),
   multipleAnswers: bool,
   selectableOptionsCount: num,
+  /** MAX polls. */
+  allowToChangeAnswer: bool,
 });
 /** editedMessage */
 export const EditedMessageData = lenient({ textMessage: str, caption: str, stanzaId: str });
@@ -165,6 +177,7 @@ export const MessageData = lenient({
   textMessageData: TextMessageData,
   extendedTextMessageData: ExtendedTextMessageData,
   fileMessageData: FileMessageData,
+  stickerMessageData: FileMessageData,
   locationMessageData: LocationMessageData,
   contactMessageData: ContactMessageData,
   contacts: ContactsArray,
@@ -192,7 +205,7 @@ export type MessageData = NonNullable<z.infer<typeof MessageData>>;
 
 /** incomingMessageReceived, outgoingMessageReceived, outgoingAPIMessageReceived */
 export const MessageNotification = z.object({ idMessage: id, senderData: SenderData, messageData: MessageData });
-/** outgoingMessageStatus (`chatId` is missing in some published examples) */
+/** outgoingMessageStatus (`chatId` is missing in some published examples), and incomingMessageStatus (same fields) */
 export const OutgoingMessageStatus = z.object({
   chatId: id,
   idMessage: id,

@@ -9,6 +9,7 @@ import { EXPECTED } from '../fixtures-expected.ts';
 import { fixture, loadFixtures } from '../helpers/fixtures.ts';
 import { SECRET } from '../helpers/webhook.ts';
 import { CONTROL_CASES } from './control-cases.ts';
+import { FORMAT_CASES } from './format-cases.ts';
 import { api, at, delivery, message, post, until } from './helpers.ts';
 import { ADMIN, OTHER_INSTANCE, OTHER_TOKEN, TOKEN, type BehaviourCase } from './setup.ts';
 
@@ -247,4 +248,5 @@ export const BEHAVIOUR: BehaviourCase[] = [
     },
   },
   ...CONTROL_CASES,
+  ...FORMAT_CASES,
 ];

@@ -50,7 +50,7 @@ describe('the header', () => {
 describe('message webhooks', () => {
   it('reads chat, sender and who sent it', async () => {
     const data = await of('incomingMessageReceived.interactiveButtons.reply-buttons.apidog.json');
-    expect(data.chat).toEqual({ id: '71234567890@c.us', name: 'Green API', isGroup: false });
+    expect(data.chat).toEqual({ id: '71234567890@c.us', name: 'Green API', isGroup: false, type: null });
     expect(data.sender).toEqual({ id: '71234567890@c.us', name: 'Green API', contactName: 'Green API inContacts' });
     expect(data.message!.sentBy).toBeNull();
     expect((await of('outgoingMessageReceived.schematic.json')).message!.sentBy).toBe('phone');
@@ -60,7 +60,7 @@ describe('message webhooks', () => {
   it('marks group chats', async () => {
     const base = fixture('incomingMessageReceived.textMessage.json').json;
     const e = await event({ ...base, senderData: { chatId: '120363043968066561@g.us', sender: '79001234568@c.us' } });
-    expect(e.data.chat).toEqual({ id: '120363043968066561@g.us', name: null, isGroup: true });
+    expect(e.data.chat).toEqual({ id: '120363043968066561@g.us', name: null, isGroup: true, type: null });
   });
 
   it('reads media with caption and download URL', async () => {
@@ -104,6 +104,7 @@ describe('message webhooks', () => {
     expect((await of('incomingMessageReceived.quotedMessage.quoting-text.json')).message!.replyTo).toEqual({
       id: '9A73322488DCB7D9689A6112F2528C9D',
       participant: '79001234568@c.us',
+      media: null,
     });
     expect((await of('incomingMessageReceived.reactionMessage.json')).message).toMatchObject({
       kind: 'reaction',
@@ -128,6 +129,7 @@ describe('message webhooks', () => {
       name: 'Poll Name',
       options: ['Variant 1', 'Variant 2'],
       multipleAnswers: true,
+      allowToChangeAnswer: null,
       votes: null,
     });
     const vote = await withMessage({
