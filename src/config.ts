@@ -113,6 +113,11 @@ const PullSchema = z.strictObject({
     .describe('Seconds a receiveNotification long poll may wait (5-60).'),
 });
 
+const ApiSchema = z.strictObject({
+  apiUrl: httpUrl.describe("The instance's apiUrl, e.g. https://1101.api.green-api.com"),
+  apiToken: z.string().min(1, 'must not be empty').describe("The instance's apiTokenInstance."),
+});
+
 const InstanceSchema = z
   .strictObject({
     token: z
@@ -123,8 +128,17 @@ const InstanceSchema = z
     pull: PullSchema.optional().describe(
       'Take notifications with receiveNotification/deleteNotification instead of POST /webhook.',
     ),
+    api: ApiSchema.optional().describe(
+      "A pushed instance's API credentials, for reconciliation from the journals and for media (pulled instances have them in pull).",
+    ),
   })
   .superRefine((instance, ctx) => {
+    if (instance.pull && instance.api)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api'],
+        message: 'a pulled instance already has its API credentials in pull',
+      });
     if (instance.pull && instance.token !== undefined)
       ctx.addIssue({
         code: 'custom',
@@ -242,18 +256,38 @@ export const ConfigSchema = z
       })
       .default({ groupEvery: '5m' })
       .describe("The relay's own events (com.green-relay.*): targets take them by naming their types."),
+    reconcile: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          every: duration.default('10m').describe('How often each instance with API credentials is reconciled.'),
+          overlap: duration
+            .default('5m')
+            .describe(
+              'How far before the last pass a pass reads again (journal entries may appear up to 2 minutes late).',
+            ),
+          grace: duration
+            .default('1m')
+            .describe('Entries younger than this are left for the next pass: their webhook may still be on its way.'),
+        }),
+      ])
+      .default({ every: '10m', overlap: '5m', grace: '1m' })
+      .describe(
+        "Recover messages whose webhook never came from Green API's journals (instances with API credentials); false: never.",
+      ),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
     retention: duration
       .default('7d')
       .describe('How long delivered events are kept (never less than dedupWindow). Dead ones are kept until replayed.'),
   })
   .superRefine((config, ctx) => {
-    if (config.instances['*']?.pull)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['instances', '*', 'pull'],
-        message: 'only a named instance can be pulled',
-      });
+    for (const key of ['pull', 'api'] as const)
+      if (config.instances['*']?.[key])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', '*', key],
+          message: key === 'pull' ? 'only a named instance can be pulled' : 'only a named instance has API credentials',
+        });
     const seen = new Set<string>();
     config.targets.forEach((target, i) => {
       if (seen.has(target.name))
@@ -296,6 +330,7 @@ export interface TargetConfig {
 export interface InstanceConfig {
   token?: string;
   pull?: { apiUrl: string; apiToken: string; receiveTimeout: number };
+  api?: { apiUrl: string; apiToken: string };
 }
 
 export interface RelayConfig {
@@ -306,6 +341,8 @@ export interface RelayConfig {
   logs: { redact: boolean };
   limits: { maxBodyBytes: number };
   alerts: { groupEveryMs: number };
+  /** null: off (configured so, or no instance has API credentials). */
+  reconcile: { everyMs: number; overlapMs: number; graceMs: number } | null;
   dedupWindowMs: number;
   retentionMs: number;
 }
@@ -373,6 +410,14 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
     logs: config.logs,
     limits: config.limits,
     alerts: { groupEveryMs: parseDuration(config.alerts.groupEvery)! },
+    reconcile:
+      config.reconcile === false || Object.values(config.instances).every((i) => !i.pull && !i.api)
+        ? null
+        : {
+            everyMs: parseDuration(config.reconcile.every)!,
+            overlapMs: parseDuration(config.reconcile.overlap)!,
+            graceMs: parseDuration(config.reconcile.grace)!,
+          },
     dedupWindowMs,
     retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
   };
@@ -423,4 +468,10 @@ function interpolate(value: unknown, env: Env, path: PropertyKey[], missing: Map
     );
   }
   return value;
+}
+
+/** An instance's Green API credentials, when it has them (a pulled one always does). */
+export function apiCredentials(instance: InstanceConfig): { apiUrl: string; apiToken: string } | null {
+  const from = instance.pull ?? instance.api;
+  return from ? { apiUrl: from.apiUrl, apiToken: from.apiToken } : null;
 }

@@ -127,12 +127,19 @@ export function base64url(bytes: Uint8Array): string {
  */
 export function eventTexts(event: RelayEvent): { attributes: string; data: string } {
   const { data, ...attributes } = event;
+  // A recovered event's raw is the journal entry, not the body (the rebuilt notification): it is
+  // kept in `data`, whose first member then says so (RECOVERED_PREFIX).
+  if (data.recovered !== null) return { attributes: JSON.stringify(attributes), data: JSON.stringify(data) };
   const { raw: _raw, ...dataWithoutRaw } = data;
   return { attributes: JSON.stringify(attributes), data: JSON.stringify(dataWithoutRaw) };
 }
 
-/** `data` JSON (as from eventTexts, never empty) with `"raw": <rawText>` appended. */
+/** How the data text of a recovered event starts: `recovered` is data's first member, its raw inside. */
+const RECOVERED_PREFIX = '{"recovered":"';
+
+/** `data` JSON (as from eventTexts, never empty) with `"raw": <rawText>` appended, unless it holds its own. */
 export function withRaw(dataJson: string, rawText: string): string {
+  if (dataJson.startsWith(RECOVERED_PREFIX)) return dataJson;
   return `${dataJson.slice(0, -1)},"raw":${rawText}}`;
 }
 

@@ -21,7 +21,7 @@ export type ParsedNotification =
   | { ok: false; reason: string; instance: string | null };
 
 /** Where a notification came from; logged with it. */
-export type Arrival = 'webhook' | 'pull' | 'release';
+export type Arrival = 'webhook' | 'pull' | 'release' | 'journal';
 
 export interface IngestInput {
   body: Uint8Array;
@@ -34,6 +34,8 @@ export interface IngestInput {
   instance?: string;
   /** `refuse`: a body that is not a notification is refused, not kept (an operator's release: they see why at once). */
   invalid?: 'quarantine' | 'refuse';
+  /** The journal entry a rebuilt notification came from (reconciliation): kept as `data.raw`, the event marked recovered. */
+  recovered?: unknown;
 }
 
 export type IngestResult =
@@ -45,7 +47,7 @@ export type Ingest = (input: IngestInput) => Promise<IngestResult>;
 
 export interface IngestDeps {
   config: RelayConfig;
-  store: AppStore;
+  store: Pick<AppStore, 'ingest' | 'quarantine'>;
   logger: Logger;
   now: () => number;
   sha256: Sha256;
@@ -133,6 +135,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     let texts: { attributes: string; data: string };
     try {
       event = await buildEvent(parsed.raw, parsed.header, new Date(input.receivedAt), deps.sha256);
+      // The id is the rebuilt webhook's; what the relay read is the journal entry.
+      if (input.recovered !== undefined) event.data = { ...event.data, recovered: 'journal', raw: input.recovered };
       texts = eventTexts(event);
     } catch (err) {
       // Parsed, but beyond normalizing (nesting too deep to serialize, say): kept, not a store failure.
@@ -152,23 +156,29 @@ export function createIngest(deps: IngestDeps): Ingest {
       subject: event.subject ?? null,
       receivedAt: input.receivedAt,
       preview: line,
+      recovered: input.recovered !== undefined,
       attributes: texts.attributes,
       data: texts.data,
       body: input.body,
       targets,
     });
-    logger.info(status === 'accepted' ? 'notification.accepted' : 'notification.duplicate', {
-      eventId: event.id,
-      instance: event.greenapiinstance,
-      type: event.type,
-      webhook: event.greenapiwebhook,
-      subject: event.subject,
-      targets: targets.length,
-      via: input.via,
-      ms: deps.now() - input.receivedAt,
-    });
+    const recovered = input.recovered !== undefined && status === 'accepted';
+    logger.info(
+      recovered ? 'notification.recovered' : status === 'accepted' ? 'notification.accepted' : 'notification.duplicate',
+      {
+        eventId: event.id,
+        instance: event.greenapiinstance,
+        type: event.type,
+        webhook: event.greenapiwebhook,
+        subject: event.subject,
+        targets: targets.length,
+        via: input.via,
+        ms: deps.now() - input.receivedAt,
+      },
+    );
     if (status === 'accepted') {
       metrics?.received(event.type, event.greenapiinstance);
+      if (recovered) metrics?.recovered(event.greenapiinstance);
       if (WATCHED.has(event.type)) await deps.alerter?.watch(event);
       deps.onAccepted?.(event, targets, line);
     } else {

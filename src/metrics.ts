@@ -143,6 +143,14 @@ export function createMetrics() {
     'green_relay_pull_errors_total',
     'Failed receiveNotification or deleteNotification calls, by instance.',
   );
+  const recovered = new Counter(
+    'green_relay_notifications_recovered_total',
+    "Messages whose webhook never came, recovered from Green API's journals, by instance.",
+  );
+  const passes = new Counter(
+    'green_relay_reconcile_passes_total',
+    'Reconciliation passes over the journals, by instance and outcome (ok, failed).',
+  );
   const attempts = new Counter(
     'green_relay_delivery_attempts_total',
     'Delivery attempts, by target and outcome (delivered, retry, dead, held).',
@@ -175,6 +183,8 @@ export function createMetrics() {
     rejected: (reason: 'forbidden' | 'unauthorized' | 'too_large' | 'unavailable') => rejected.inc({ reason }),
     pulled: (instance: string) => pulled.inc({ instance }),
     pollError: (instance: string) => pollErrors.inc({ instance }),
+    recovered: (instance: string) => recovered.inc({ instance }),
+    reconciled: (instance: string, outcome: 'ok' | 'failed') => passes.inc({ instance, outcome }),
     answered: (ms: number) => answerLatency.observe(ms / 1000),
     attempted: (target: string, outcome: string, ms: number) => {
       attempts.inc({ target, outcome });
@@ -192,6 +202,8 @@ export function createMetrics() {
         ...rejected.render(),
         ...pulled.render(),
         ...pollErrors.render(),
+        ...recovered.render(),
+        ...passes.render(),
         ...attempts.render(),
         ...alerts.render(),
         ...probes.render(),

@@ -12,6 +12,7 @@ import type { Sha256 } from './hash.ts';
 import { createRedactingLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { startPuller, type Puller } from './pull/puller.ts';
+import { createReconciler, startReconcileLoop, type Reconciler } from './pull/reconciler.ts';
 import type { Store } from './store/store.ts';
 import { USER_AGENT } from './version.ts';
 
@@ -21,7 +22,7 @@ export interface ProcessRelayPorts {
   logger: Logger;
   /** How the in-process dispatcher loop POSTs deliveries (default: fetch); unused with another `dispatcher`. */
   post?: HttpPost;
-  /** How pullers call Green API. */
+  /** How pullers, reconciliation and the media archive call Green API. */
   fetch: typeof fetch;
   sha256?: Sha256;
   peerAddress?: (c: Context) => string | undefined;
@@ -30,7 +31,11 @@ export interface ProcessRelayPorts {
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
   /** How deliveries are driven; the in-process loop when absent (Deno Deploy brings a KV queue, Node its store thread). */
   dispatcher?: DispatcherFactory;
+  /** What runs reconciliation passes when due; a timer in the relay when absent (Deno Deploy brings its KV queue). */
+  reconcileDriver?: ReconcileDriver;
 }
+
+export type ReconcileDriver = (reconciler: Reconciler) => { start(): Promise<void>; stop(): Promise<void> };
 
 export interface ProcessRelay {
   app: Hono;
@@ -71,6 +76,8 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     onAccepted: ports.onAccepted,
   });
   let pullers: Puller[] = [];
+  const reconciler = createReconciler({ config, store, ingest, fetch: ports.fetch, logger, metrics, now: Date.now });
+  const reconciling = (ports.reconcileDriver ?? ((r) => timerDriver(r, logger)))(reconciler);
 
   return {
     app,
@@ -80,10 +87,24 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
       pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
         pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now })] : [],
       );
+      await reconciling.start();
     },
     async stop(graceMs) {
-      await Promise.all(pullers.map((puller) => puller.stop()));
+      await Promise.all([...pullers.map((puller) => puller.stop()), reconciling.stop()]);
       await dispatcher.stop(graceMs);
+    },
+  };
+}
+
+/** Passes on a timer, in the relay itself. */
+function timerDriver(reconciler: Reconciler, logger: Logger): ReturnType<ReconcileDriver> {
+  let loop: { stop(): Promise<void> } | undefined;
+  return {
+    async start() {
+      loop = startReconcileLoop(reconciler, logger);
+    },
+    async stop() {
+      await loop?.stop();
     },
   };
 }

@@ -71,6 +71,7 @@ export function summaryJson(e: StoredEventSummary): z.infer<typeof EventSummary>
     receivedAt: iso(e.receivedAt),
     duplicates: e.duplicates,
     preview: e.preview,
+    recovered: e.recovered,
     deliveries: e.deliveries.map(deliveryJson),
   };
 }

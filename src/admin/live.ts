@@ -32,6 +32,7 @@ export function publishAccepted(
       receivedAt: Date.parse(event.data.receivedAt),
       duplicates: 0,
       preview,
+      recovered: event.data.recovered !== null,
       deliveries: targets.map((target) => ({
         target,
         status: 'pending',

@@ -48,6 +48,7 @@ export const EventSummary = z.object({
   receivedAt: z.string(),
   duplicates: z.number().int(),
   preview: z.string().nullable().describe('What it is about: message kind and text, status, or state'),
+  recovered: z.boolean().describe("Rebuilt from Green API's journal: its webhook never came"),
   deliveries: z.array(Delivery),
 });
 

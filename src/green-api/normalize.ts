@@ -68,6 +68,8 @@ export interface Media {
 }
 
 export interface EventData {
+  /** "journal": rebuilt from Green API's journal, its webhook never came (then `raw` is the journal entry). First, see event.ts eventTexts. */
+  recovered: 'journal' | null;
   webhook: string;
   instance: { id: string; wid: string | null; kind: string | null };
   receivedAt: string;
@@ -224,6 +226,7 @@ export function normalize(raw: Record<string, unknown>, header: NotificationHead
   const webhook = header.typeWebhook;
   const { idInstance, wid, typeInstance } = header.instanceData;
   const data: EventData = {
+    recovered: null,
     webhook,
     instance: { id: String(idInstance), wid: words(wid), kind: typeInstance ?? null },
     receivedAt: receivedAt.toISOString(),

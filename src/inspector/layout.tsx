@@ -25,7 +25,7 @@ textarea { width: 100%; min-height: 10rem; font-family: ui-monospace, monospace;
 .notice { padding: .5rem .7rem; border: 1px solid var(--line); margin-bottom: .8rem; }
 h1 { font-size: 1.2rem; } h2 { font-size: 1rem; }
 ol.attempts { margin: 0; padding-left: 1.2rem; }
-.held { color: #8250df; } .received { color: #0969da; }
+.held { color: #8250df; } .received { color: #0969da; } .recovered { color: #bf8700; }
 figure.chart { margin: .6rem 0 1rem; } figure.chart svg { width: 100%; height: 60px; display: block; border-bottom: 1px solid var(--line); }
 .chart .series { stroke: currentColor; stroke-width: 2px; vector-effect: non-scaling-stroke; fill: none; } /* 1,440 columns are narrower than a pixel: drawn 2 px wide */ .chart .axis { stroke: var(--line); stroke-width: 1; }
 .chart-scale { display: flex; justify-content: space-between; font-size: 11px; } .legend { margin-left: .6rem; font-size: 12px; }
@@ -61,6 +61,15 @@ export function StatusBadge(props: { target: string; status: string; attempts?: 
     <span class={`badge ${props.status}`} title={`${props.target}: ${props.status}`}>
       {props.target} {props.status}
       {props.attempts && props.attempts > 1 ? ` ×${props.attempts}` : ''}
+    </span>
+  );
+}
+
+/** An event rebuilt from Green API's journal: its webhook never came. */
+export function RecoveredBadge() {
+  return (
+    <span class="badge recovered" title="its webhook never came: rebuilt from Green API's journal">
+      recovered
     </span>
   );
 }

@@ -5,7 +5,7 @@
 // again and the store answers duplicate: nothing lost, nothing doubled downstream.
 import * as z from 'zod';
 import type { InstanceConfig } from '../config.ts';
-import { withDeadline } from '../deadline.ts';
+import { createGreenApiClient } from '../green-api/client.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Ingest } from '../ingest.ts';
@@ -40,27 +40,10 @@ export function startPuller(deps: PullerDeps): Puller {
   const { instance, pull, logger, metrics } = deps;
   const pollMarginMs = deps.pollMarginMs ?? 15_000;
   const backoffMs = deps.backoffMs ?? 1_000;
-  const api = `${pull.apiUrl.replace(/\/+$/, '')}/waInstance${instance}`;
+  const api = createGreenApiClient(instance, pull, deps.fetch);
   const stopping = new AbortController();
-
-  /**
-   * One Green API call, `{apiUrl}/waInstance{id}/{method}/{apiToken}{rest}`. The URL holds the
-   * apiToken, so errors name the method, never the URL.
-   */
-  async function call(verb: 'GET' | 'DELETE', method: string, rest: string, timeoutMs: number): Promise<unknown> {
-    const signal = withDeadline(stopping.signal, timeoutMs);
-    try {
-      const response = await deps.fetch(`${api}/${method}/${pull.apiToken}${rest}`, { method: verb, signal });
-      const text = await response.text();
-      if (!response.ok)
-        throw new Error(
-          `${method} answered HTTP ${response.status}${response.status === 401 || response.status === 403 ? ' (check apiUrl and apiToken)' : ''}`,
-        );
-      return text.trim() === '' ? null : JSON.parse(text);
-    } finally {
-      signal.clear();
-    }
-  }
+  const call = (verb: 'GET' | 'DELETE', method: string, rest: string, timeoutMs: number) =>
+    api.call(verb, method, { rest, timeoutMs, signal: stopping.signal });
 
   /**
    * Stores one notification: as an event, or in quarantine when it is not one (kept, so that it can

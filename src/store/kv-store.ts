@@ -176,6 +176,8 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
 
   const summary = async (record: EventRecord): Promise<EventSummary> => ({
     ...record,
+    // Records written before reconciliation existed have no flag.
+    recovered: record.recovered === true,
     deliveries: await deliveriesOf(record.id),
   });
 
@@ -241,6 +243,7 @@ export function createKvStore(kv: Kv, options: KvStoreOptions): Store {
           receivedAt: event.receivedAt,
           duplicates: 0,
           preview: event.preview,
+          recovered: event.recovered === true,
         };
         const op = kv
           .atomic()

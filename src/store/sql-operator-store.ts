@@ -20,9 +20,10 @@ interface EventRow {
   received_at: number;
   duplicates: number;
   preview: string | null;
+  recovered: number;
 }
 
-const EVENT_COLUMNS = 'e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates, e.preview';
+const EVENT_COLUMNS = 'e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates, e.preview, e.recovered';
 
 interface DeliveryRow {
   event_id: string;
@@ -68,6 +69,7 @@ const eventSummary = (row: EventRow, deliveries: DeliveryState[]): EventSummary 
   receivedAt: row.received_at,
   duplicates: row.duplicates,
   preview: row.preview,
+  recovered: row.recovered === 1,
   deliveries,
 });
 

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS events (
   subject      TEXT,
   received_at  INTEGER NOT NULL,
   preview      TEXT,                      -- the line lists show, made at ingest (see migrate)
+  recovered    INTEGER NOT NULL DEFAULT 0, -- 1: rebuilt from Green API's journal (see migrate)
   attributes   TEXT NOT NULL,
   data         TEXT NOT NULL,
   body         BLOB NOT NULL,
@@ -75,11 +76,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
 const PRUNE_BATCH = 500;
 
 /**
- * What a file made by an earlier version lacks: the preview column (lists used to derive it from
- * `data` with json_extract on every read). Filled once here for the rows it finds.
+ * What a file made by an earlier version lacks: the recovered column (nothing was recovered then),
+ * and the preview column (lists used to derive it from `data` with json_extract on every read),
+ * filled once here for the rows it finds.
  */
 function migrate(db: SqlDriver): void {
   const columns = db.all<{ name: string }>('PRAGMA table_info(events)');
+  if (!columns.some((c) => c.name === 'recovered'))
+    db.exec('ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0');
   if (columns.some((c) => c.name === 'preview')) return;
   db.exec('ALTER TABLE events ADD COLUMN preview TEXT');
   const rows = db.all<{
@@ -124,9 +128,9 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     }
     // Seen before the window began (only possible when retention outlasts it): a new occurrence.
     db.run(
-      `INSERT INTO events (id, instance, type, subject, received_at, preview, attributes, data, body, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, preview = excluded.preview, attributes = excluded.attributes,
+      `INSERT INTO events (id, instance, type, subject, received_at, preview, recovered, attributes, data, body, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, preview = excluded.preview, recovered = excluded.recovered, attributes = excluded.attributes,
          data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
       [
         event.id,
@@ -135,6 +139,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         event.subject,
         event.receivedAt,
         event.preview,
+        event.recovered ? 1 : 0,
         event.attributes,
         event.data,
         event.body,

@@ -13,6 +13,8 @@ export interface NewEvent {
   receivedAt: number;
   /** The one line lists show (event-preview.ts), made once at ingest. */
   preview: string | null;
+  /** Rebuilt from Green API's journal: its webhook never came. */
+  recovered?: boolean;
   /** CloudEvents attributes as JSON (see event.ts `eventTexts`). */
   attributes: string;
   /** `data` as JSON, without `raw`. */
@@ -188,6 +190,8 @@ export interface EventSummary {
   duplicates: number;
   /** A line for lists: the message kind and text, the status, or the state. */
   preview: string | null;
+  /** Recovered from Green API's journal. */
+  recovered: boolean;
   deliveries: DeliveryState[];
 }
 

@@ -10,6 +10,7 @@ import { fixture, loadFixtures } from '../helpers/fixtures.ts';
 import { SECRET } from '../helpers/webhook.ts';
 import { CONTROL_CASES } from './control-cases.ts';
 import { FORMAT_CASES } from './format-cases.ts';
+import { RECONCILE_CASES } from './reconcile-cases.ts';
 import { api, at, delivery, message, post, until } from './helpers.ts';
 import { ADMIN, OTHER_INSTANCE, OTHER_TOKEN, TOKEN, type BehaviourCase } from './setup.ts';
 
@@ -249,4 +250,5 @@ export const BEHAVIOUR: BehaviourCase[] = [
   },
   ...CONTROL_CASES,
   ...FORMAT_CASES,
+  ...RECONCILE_CASES,
 ];

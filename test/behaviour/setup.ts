@@ -1,6 +1,7 @@
 // What every runtime's harness runs the behaviour cases with: the tokens, one configuration, the
 // sink's answers by target, and what a case is.
 import type { ConfigInput } from '../../src/config.ts';
+import { journalStandIn } from '../helpers/green-api-journals.ts';
 import type { SinkReply, SinkRequest } from '../helpers/sink.ts';
 import { SECRET } from '../helpers/webhook.ts';
 
@@ -19,6 +20,11 @@ export const LIMITED_INSTANCE = 1101000780;
 export const ROTATING_INSTANCE = 1101000781;
 export const PAUSED_INSTANCE = 1101000782;
 
+/** Issue 15: the instance reconciled from its journals, served by the sink under /green-api (JOURNALS). */
+export const RECONCILED_INSTANCE = 1101000791;
+export const JOURNAL_API_TOKEN = 'behaviour-journal-api-token';
+export const JOURNALS = journalStandIn(String(RECONCILED_INSTANCE), JOURNAL_API_TOKEN, '/green-api');
+
 /** Switches the cases flip to make a target go down and come back. */
 export const SWITCHES = { outageUp: true, upSince: 0 };
 
@@ -26,7 +32,13 @@ export const SWITCHES = { outageUp: true, upSince: 0 };
 export function behaviourConfig(sink: string): ConfigInput {
   const target = (name: string, extra: object = {}) => ({ name, url: `${sink}/${name}`, ...extra });
   return {
-    instances: { '*': { token: TOKEN }, [OTHER_INSTANCE]: { token: OTHER_TOKEN } },
+    instances: {
+      '*': { token: TOKEN },
+      [OTHER_INSTANCE]: { token: OTHER_TOKEN },
+      [RECONCILED_INSTANCE]: { token: TOKEN, api: { apiUrl: `${sink}/green-api`, apiToken: JOURNAL_API_TOKEN } },
+    },
+    // Short, so that the case sees a pass soon; no grace: the case fills the journal after its webhooks.
+    reconcile: { every: '1s', overlap: '5m', grace: '0s' },
     admin: { token: ADMIN },
     limits: { maxBodyBytes: 65_536 },
     alerts: { groupEvery: '1s' },
@@ -73,6 +85,8 @@ export function behaviourConfig(sink: string): ConfigInput {
 export function behaviourResponder(): (request: SinkRequest) => SinkReply {
   const seen = new Map<string, number>();
   return (request) => {
+    const journal = JOURNALS.respond(request);
+    if (journal) return journal;
     const key = `${request.path}:${request.headers['webhook-id']}`;
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJournalStandIn } from '../helpers/green-api-journals.ts';
 import { startProxy, type Proxy } from '../helpers/proxy.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
@@ -101,6 +102,50 @@ describe('workers rate limits', () => {
     } finally {
       await relay.kill();
       await target.close();
+    }
+  }, 90_000);
+});
+
+describe('workers reconciliation', () => {
+  it('starts reconciling an instance that never had a webhook when the Cron Trigger runs', async () => {
+    const instance = '1101000950';
+    const journal = await startJournalStandIn(instance, 'cron-api-token');
+    const target = await startSink(() => ({ status: 200 }));
+    const at = Math.floor(Date.now() / 1000) - 60;
+    journal.incoming.push(
+      ...['CRON1', 'CRON2'].map((id, i) => ({
+        type: 'incoming',
+        idMessage: id,
+        timestamp: at + i,
+        typeMessage: 'textMessage',
+        chatId: '79001234567@c.us',
+        textMessage: id,
+        senderId: '79001234567@c.us',
+        senderName: 'Ann',
+      })),
+    );
+    const relay = await startWorkersRelay(
+      {
+        instances: { [instance]: { token: TOKEN, api: { apiUrl: journal.url, apiToken: 'cron-api-token' } } },
+        targets: [{ name: 'crm', url: target.url }],
+        reconcile: { every: '1m', overlap: '5m', grace: '0s' },
+      },
+      tempDir(),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(journal.calls).toEqual([]); // no notification, no cron yet: nothing started it
+      expect((await fetch(`${relay.url}/__scheduled?cron=*/10+*+*+*+*`)).status).toBe(200);
+      await expect.poll(() => target.requests.length, { timeout: 30_000 }).toBe(2);
+      const events = target.requests.map((r) => JSON.parse(r.body.toString()));
+      expect(events.map((e) => [e.data.message.text, e.data.recovered])).toEqual([
+        ['CRON1', 'journal'],
+        ['CRON2', 'journal'],
+      ]);
+    } finally {
+      await relay.kill();
+      await target.close();
+      await journal.close();
     }
   }, 90_000);
 });

@@ -32,6 +32,8 @@ export async function startWorkersRelay(
     '--persist-to',
     persistTo,
     '--show-interactive-dev-session=false',
+    // GET /__scheduled runs the Cron Trigger (reconciliation's start), as the edge would.
+    '--test-scheduled',
   ];
   for (const [name, value] of Object.entries({ ...vars, RELAY_CONFIG: JSON.stringify(config) }))
     args.push('--var', `${name}:${value}`);

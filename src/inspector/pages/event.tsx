@@ -2,7 +2,7 @@
 // CloudEvent as targets receive it, and the raw notification.
 import { structuredEvent } from '../../event.ts';
 import type { EventDetail } from '../../store/store.ts';
-import { Layout, Outcome, StatusBadge, time } from '../layout.tsx';
+import { Layout, Outcome, RecoveredBadge, StatusBadge, time } from '../layout.tsx';
 
 const text = new TextDecoder();
 const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, 2);
@@ -15,7 +15,9 @@ export function EventPage(props: { event: EventDetail; done?: string; failed?: s
   return (
     <Layout title={event.type}>
       <Outcome done={props.done} failed={props.failed} />
-      <h1>{event.type}</h1>
+      <h1>
+        {event.type} {event.recovered ? <RecoveredBadge /> : ''}
+      </h1>
       <p class="mono">
         {event.id} · {time(event.receivedAt)} · chat {event.subject ?? '–'} · instance {event.instance}
         {event.duplicates > 0 ? ` · ${event.duplicates} duplicate(s)` : ''}
@@ -68,7 +70,9 @@ export function EventPage(props: { event: EventDetail; done?: string; failed?: s
       </table>
       <h2>Event (as targets receive it)</h2>
       <pre>{pretty(structuredEvent(event.attributes, event.data, raw))}</pre>
-      <h2>Raw notification</h2>
+      <h2>
+        {event.recovered ? 'Notification rebuilt from the journal (what raw targets receive)' : 'Raw notification'}
+      </h2>
       <pre>{raw}</pre>
     </Layout>
   );

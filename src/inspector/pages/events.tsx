@@ -3,7 +3,7 @@
 import type { RelayConfig } from '../../config.ts';
 import type { DeliveryStatus, EventSummary } from '../../store/store.ts';
 import { ColumnChart, countsOf } from '../chart.tsx';
-import { Layout, StatusBadge, time } from '../layout.tsx';
+import { Layout, RecoveredBadge, StatusBadge, time } from '../layout.tsx';
 
 /** Appends each event of the live stream to the top of the list; text only, never HTML. */
 const LIVE_SCRIPT = `
@@ -19,6 +19,7 @@ source.addEventListener('event', (message) => {
   cell(e.receivedAt.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z'), 'nowrap');
   const link = document.createElement('a'); link.href = '/events/' + e.id; link.textContent = e.type;
   const what = cell(''); what.append(link);
+  if (e.recovered) { const b = document.createElement('span'); b.className = 'badge recovered'; b.textContent = 'recovered'; b.title = "its webhook never came: rebuilt from Green API's journal"; what.append(' ', b); }
   if (e.preview) { const p = document.createElement('div'); p.className = 'muted'; p.textContent = e.preview; what.append(p); }
   cell(e.subject || '', 'mono');
   cell(e.instance, 'mono wide');
@@ -37,6 +38,14 @@ function EventRows(props: { events: EventSummary[] }) {
           <td class="nowrap">{time(e.receivedAt)}</td>
           <td>
             <a href={`/events/${e.id}`}>{e.type}</a>
+            {e.recovered ? (
+              <>
+                {' '}
+                <RecoveredBadge />
+              </>
+            ) : (
+              ''
+            )}
             {e.duplicates > 0 ? (
               <span class="muted">
                 {' '}

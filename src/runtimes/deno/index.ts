@@ -11,7 +11,7 @@ import { createSqlStore } from '../../store/sql-store.ts';
 import { VERSION } from '../../version.ts';
 import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
 import { DataDirInUse, DB_FILE, lockDataDir, signInLines, withAdminToken } from '../data-dir.ts';
-import { createKvQueueDispatcher } from './kv-queue.ts';
+import { createKvQueue } from './kv-queue.ts';
 import { openNodeSqlite, openNodeSqliteLock } from './sqlite-driver.ts';
 
 const env = Deno.env.toObject();
@@ -57,6 +57,7 @@ const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
 const db = kv ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
 const store = kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions);
+const queue = kv ? createKvQueue(kv, fetchPost(fetch), logger) : undefined;
 const relay = createProcessRelay({
   config,
   store,
@@ -66,7 +67,8 @@ const relay = createProcessRelay({
   adminClosedReason:
     'no admin token is configured: set admin.token in the configuration (Deno Deploy keeps no generated one)',
   onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
-  dispatcher: kv ? createKvQueueDispatcher(kv, fetchPost(fetch)) : undefined,
+  dispatcher: queue?.dispatcher,
+  reconcileDriver: queue?.reconcileDriver,
 });
 await relay.start();
 

@@ -7,9 +7,8 @@
 import { RELAY_INSTANCE } from '../../alerts.ts';
 import { encodeCursor, mergeTargetStats } from '../../store/rules.ts';
 import type { Activity, AppStore, EventSummary, NewEvent, Page, QuarantinedBody } from '../../store/store.ts';
-import { CONTROL, type InstanceStore } from './instance-store.ts';
+import { CONTROL, QUARANTINE, type InstanceStore } from './instance-store.ts';
 
-const QUARANTINE = '_quarantine';
 const REGISTRY = '_registry';
 
 export function createDurableObjectStore(

@@ -2,7 +2,7 @@
 // that keeps each Green API instance's events in that instance's Durable Object (app-store.ts,
 // instance-store.ts). The answer to Green API waits only for that object's write.
 import { createRelay } from '../../app.ts';
-import { ConfigError, type RelayConfig } from '../../config.ts';
+import { apiCredentials, ConfigError, type RelayConfig } from '../../config.ts';
 import { errorResponse } from '../../http.ts';
 import { createDurableObjectStore } from './app-store.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
@@ -44,5 +44,18 @@ export default {
       };
     }
     return relay.app.fetch(request, env, ctx);
+  },
+
+  /**
+   * The Cron Trigger (wrangler.toml): tells the object of each instance with API credentials to
+   * reconcile it when due. The objects' alarms keep the exact times; this only makes sure an
+   * object that has had no notification at all (every webhook lost) starts.
+   */
+  scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): void {
+    const config = configOf(env);
+    if (!config.reconcile) return;
+    for (const [instance, entry] of Object.entries(config.instances))
+      if (instance !== '*' && apiCredentials(entry))
+        ctx.waitUntil(env.INSTANCES.getByName(instance).reconcileIfDue(instance));
   },
 } satisfies ExportedHandler<Env>;

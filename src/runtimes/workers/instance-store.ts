@@ -8,14 +8,16 @@
 // the small values the relay keeps.
 import { DurableObject } from 'cloudflare:workers';
 import { createAlerter, type Alerter } from '../../alerts.ts';
-import type { RelayConfig } from '../../config.ts';
+import { apiCredentials, type RelayConfig } from '../../config.ts';
 import { createTargetControl, type TargetControl } from '../../delivery/control.ts';
 import { dispatchPass } from '../../delivery/dispatch-pass.ts';
 import { fetchPost } from '../../delivery/http-post.ts';
 import { createPruner, resumeClaims } from '../../delivery/lanes.ts';
 import type { RateGate } from '../../delivery/rate.ts';
 import { webCryptoSha256 } from '../../hash.ts';
-import type { Logger } from '../../log.ts';
+import { createIngest } from '../../ingest.ts';
+import { describeError, type Logger } from '../../log.ts';
+import { createReconciler, type Reconciler } from '../../pull/reconciler.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import type { EventQuery, NewEvent, QuarantinedBody, Store, TargetState } from '../../store/store.ts';
 import { USER_AGENT } from '../../version.ts';
@@ -33,6 +35,10 @@ const HELD_RECHECK_MS = 10 * 60_000;
 
 /** The object that keeps the targets' circuits and pauses, the alert counts and the relay's small values. */
 export const CONTROL = '_control';
+/** The object that keeps bodies naming no instance. */
+export const QUARANTINE = '_quarantine';
+/** Where an instance's object keeps which instance it is (an object does not know its own name). */
+const INSTANCE_KEY = 'object:instance';
 
 /** One Green API instance: its store, and the alarm that delivers its events. */
 export class InstanceStore extends DurableObject<Env> {
@@ -50,6 +56,9 @@ export class InstanceStore extends DurableObject<Env> {
   private wanted: number | null = null;
   /** Targets this object has told `_control` it waits for (held: paused, or its circuit open). */
   private readonly waitingFor = new Set<string>();
+  /** The Green API instance this object is, once an ingest or the cron has said so. */
+  private instance: string | null | undefined;
+  private reconciler: Reconciler | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,7 +102,53 @@ export class InstanceStore extends DurableObject<Env> {
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
     const status = await this.store.ingest(event);
     if (status === 'accepted' && event.targets.length > 0) await this.armAt(Date.now());
+    await this.learnInstance(event.instance);
     return status;
+  }
+
+  /** The Worker's cron: this object reconciles `instance` from its journals when due (in its alarm). */
+  async reconcileIfDue(instance: string): Promise<void> {
+    await this.learnInstance(instance);
+  }
+
+  /**
+   * Notes which instance this object is; the first time, an instance with API credentials arms the
+   * alarm, whose pass then reconciles it whenever due (a pass per object at a time: an object runs one alarm at once).
+   */
+  private async learnInstance(instance: string): Promise<void> {
+    if (this.instance !== undefined) return;
+    this.instance = (await this.store.readState(INSTANCE_KEY)) ?? null;
+    if (this.instance === null) {
+      this.instance = instance;
+      await this.store.writeState(INSTANCE_KEY, instance, Date.now());
+    }
+    if (this.reconcilerOf()) await this.armAt(Date.now());
+  }
+
+  /** Reconciliation of this object's instance, when it has credentials and reconciliation is on. */
+  private reconcilerOf(): Reconciler | null {
+    if (this.reconciler !== undefined) return this.reconciler;
+    const id = this.instance;
+    const entry = id ? this.config.instances[id] : undefined;
+    if (!id || !entry || !apiCredentials(entry) || !this.config.reconcile) return (this.reconciler = null);
+    const ingest = createIngest({
+      config: this.config,
+      store: {
+        ingest: (event) => this.ingest(event),
+        quarantine: (body) => this.env.INSTANCES.getByName(QUARANTINE).quarantine(body),
+      },
+      logger: this.logger,
+      now: Date.now,
+      sha256: webCryptoSha256,
+    });
+    return (this.reconciler = createReconciler({
+      config: { ...this.config, instances: { [id]: entry } },
+      store: this.store,
+      ingest,
+      fetch: (input, init) => fetch(input, init),
+      logger: this.logger,
+      now: Date.now,
+    }));
   }
   quarantine(body: QuarantinedBody) {
     return this.store.quarantine(body);
@@ -275,6 +330,17 @@ export class InstanceStore extends DurableObject<Env> {
   }
 
   private async pass(): Promise<number | null> {
+    if (this.instance === undefined) {
+      // Evicted since: which instance this is comes back from storage.
+      const stored = await this.store.readState(INSTANCE_KEY);
+      if (stored) await this.learnInstance(stored);
+    }
+    const reconcileAt = await this.reconcilerOf()
+      ?.runDue()
+      .catch((err: unknown) => {
+        this.logger.error('reconcile.error', { error: describeError(err) });
+        return Date.now() + 60_000;
+      });
     const control = this.targetControl();
     await control.tick(Date.now());
     const more = await this.wakeQueued();
@@ -298,7 +364,9 @@ export class InstanceStore extends DurableObject<Env> {
     const recheck = await this.waitForHeld(control);
     // Only `_control` has counts: the next group to tell.
     const ripe = await this.alerts().flush();
-    const soonest = [next, recheck, ripe, more ? Date.now() : null].filter((t): t is number => t !== null);
+    const soonest = [next, recheck, ripe, more ? Date.now() : null, reconcileAt ?? null].filter(
+      (t): t is number => t !== null,
+    );
     return soonest.length > 0 ? Math.min(...soonest) : null;
   }
 
