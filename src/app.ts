@@ -18,6 +18,9 @@ import { errorResponse } from './http.ts';
 import { createIngest, type Ingest } from './ingest.ts';
 import { createInspector } from './inspector/routes.tsx';
 import { describeError, type Logger } from './log.ts';
+import type { MediaBlobs } from './media/blobs.ts';
+import type { MediaLinks } from './media/links.ts';
+import { createMediaRoutes } from './media/routes.ts';
 import { storeGauges, type Metrics } from './metrics.ts';
 import { callerAddress, networks } from './net/address.ts';
 import { createReceiver } from './receive.ts';
@@ -45,6 +48,10 @@ export interface RelayPorts {
   onTargetsChanged?: () => void;
   /** Called after each accepted event (demo output). */
   onAccepted?: (event: RelayEvent, targets: string[]) => void;
+  /** The media archive (media.archive on): where files are kept, how links are signed. */
+  media?: { blobs: MediaBlobs; links: MediaLinks };
+  /** An event with files to archive was stored: the runtime wakes its archiver. */
+  onMedia?: () => void;
 }
 
 /** How far back the targets page and its success rates look. */
@@ -79,6 +86,7 @@ export function createRelay(ports: RelayPorts): Relay {
     metrics,
     now,
     sha256,
+    onMedia: ports.onMedia,
     onAccepted(event, targets, preview) {
       if (targets.length > 0) ports.onDue?.();
       ports.onAccepted?.(event, targets);
@@ -135,7 +143,11 @@ export function createRelay(ports: RelayPorts): Relay {
   app.get('/api/stream', (c) => live.stream(c));
   app.route('/api', createAdminApi({ config, store, operations, targets }));
 
-  app.route('/', createInspector({ config, store, admin, operations, targetStats, targets, now }));
+  if (ports.media) app.route('/', createMediaRoutes({ store, ...ports.media, now }));
+  app.route(
+    '/',
+    createInspector({ config, store, admin, operations, targetStats, targets, now, media: ports.media?.links }),
+  );
 
   app.notFound((c) => errorResponse('not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((err) => {

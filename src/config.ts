@@ -198,6 +198,12 @@ const TargetSchema = z.strictObject({
     .regex(RATE_LIMIT, 'must be starts per second or minute, such as "20/s" or "600/m"')
     .optional()
     .describe('At most this many deliveries started per second or per minute, evenly spaced.'),
+  media: z
+    .enum(['original', 'archived'])
+    .default('original')
+    .describe(
+      'archived: wait for the media archive to settle and get data.message.media.archivedUrl beside the original url (needs media.archive).',
+    ),
   where: z
     .record(z.string(), z.unknown())
     .optional()
@@ -275,6 +281,54 @@ export const ConfigSchema = z
       .describe(
         "Recover messages whose webhook never came from Green API's journals (instances with API credentials); false: never.",
       ),
+    media: z
+      .strictObject({
+        archive: z
+          .boolean()
+          .default(false)
+          .describe("Fetch each message's file after the answer and keep it with the event."),
+        publicUrl: httpUrl
+          .optional()
+          .describe(
+            "The relay's own address as targets reach it, for the archived files' signed links (required with archive).",
+          ),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(2 * 1024 * 1024 * 1024)
+          .default(100 * 1024 * 1024)
+          .describe('Files larger than this are not archived (the reason is recorded).'),
+        hosts: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name'))
+          .optional()
+          .describe('Only fetch from these hosts (and their subdomains). Absent: any public host.'),
+        privateNetworks: z
+          .union([z.boolean(), z.array(network)])
+          .default(false)
+          .describe('Also fetch from private, loopback and link-local addresses: true, or only these networks.'),
+        linkTtl: duration.default('7d').describe('How long a signed link handed to a target works.'),
+        signingKey: z
+          .string()
+          .min(32, 'must be at least 32 characters')
+          .optional()
+          .describe(
+            'HMAC key of the signed links. Absent: generated into RELAY_DATA_DIR/media-key (Workers: RELAY_MEDIA_KEY).',
+          ),
+        retry: z
+          .array(duration)
+          .max(20)
+          .default(['10s', '1m', '10m', '1h', '6h'])
+          .describe('Delays between tries of a file.'),
+      })
+      .default({
+        archive: false,
+        maxBytes: 100 * 1024 * 1024,
+        privateNetworks: false,
+        linkTtl: '7d',
+        retry: ['10s', '1m', '10m', '1h', '6h'],
+      })
+      .describe("The media archive: files kept beyond their links' lives, served at signed links of the relay's own."),
     dedupWindow: duration.default('48h').describe('How long an event id is remembered to answer duplicates.'),
     retention: duration
       .default('7d')
@@ -288,8 +342,20 @@ export const ConfigSchema = z
           path: ['instances', '*', key],
           message: key === 'pull' ? 'only a named instance can be pulled' : 'only a named instance has API credentials',
         });
+    if (config.media.archive && !config.media.publicUrl)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['media', 'publicUrl'],
+        message: 'is required with media.archive: targets get links to the archived files there',
+      });
     const seen = new Set<string>();
     config.targets.forEach((target, i) => {
+      if (target.media === 'archived' && !config.media.archive)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'media'],
+          message: '"archived" needs "media": { "archive": true }',
+        });
       if (seen.has(target.name))
         ctx.addIssue({
           code: 'custom',
@@ -324,6 +390,8 @@ export interface TargetConfig {
   rateLimit: { starts: number; perMs: number } | null;
   /** The content filter as written (compiled by delivery/filter.ts). */
   where?: Record<string, unknown>;
+  /** `archived`: waits for the media archive and gets the archived files' links. Absent: original. */
+  media?: 'original' | 'archived';
 }
 
 /** A pushed instance has a token; a pulled one has its API credentials and no token. */
@@ -343,8 +411,21 @@ export interface RelayConfig {
   alerts: { groupEveryMs: number };
   /** null: off (configured so, or no instance has API credentials). */
   reconcile: { everyMs: number; overlapMs: number; graceMs: number } | null;
+  /** null: the media archive is off. */
+  media: MediaConfig | null;
   dedupWindowMs: number;
   retentionMs: number;
+}
+
+export interface MediaConfig {
+  publicUrl: string;
+  maxBytes: number;
+  hosts: string[] | null;
+  /** Which non-public networks may be fetched from: none, all, or these. */
+  privateNetworks: boolean | string[];
+  linkTtlMs: number;
+  signingKey?: string;
+  retryMs: number[];
 }
 
 /** A config that cannot be used; `issues` holds one "path: problem" line each. */
@@ -418,6 +499,17 @@ export function validateConfig(json: unknown, env: Env, source = 'config'): Rela
             overlapMs: parseDuration(config.reconcile.overlap)!,
             graceMs: parseDuration(config.reconcile.grace)!,
           },
+    media: config.media.archive
+      ? {
+          publicUrl: config.media.publicUrl!.replace(/\/+$/, ''),
+          maxBytes: config.media.maxBytes,
+          hosts: config.media.hosts ?? null,
+          privateNetworks: config.media.privateNetworks,
+          linkTtlMs: parseDuration(config.media.linkTtl)!,
+          signingKey: config.media.signingKey,
+          retryMs: config.media.retry.map((d) => parseDuration(d)!),
+        }
+      : null,
     dedupWindowMs,
     retentionMs: Math.max(parseDuration(config.retention)!, dedupWindowMs),
   };

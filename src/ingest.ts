@@ -12,6 +12,7 @@ import { NotificationHeader } from './green-api/schema.ts';
 import type { Alerter } from './alerts.ts';
 import type { Sha256 } from './hash.ts';
 import { describeError, type Logger } from './log.ts';
+import { mediaJobs } from './media/jobs.ts';
 import type { Metrics } from './metrics.ts';
 import type { AppStore } from './store/store.ts';
 
@@ -52,6 +53,8 @@ export interface IngestDeps {
   now: () => number;
   sha256: Sha256;
   metrics?: Metrics;
+  /** An event with files to archive was stored: wakes the archiver. */
+  onMedia?: () => void;
   /** After an event is stored: wakes the dispatcher, feeds the live view, prints demo lines. */
   onAccepted?: (event: RelayEvent, targets: string[], preview: string | null) => void;
   /** The relay's alerts: a quarantined body is counted, an instance's state and quota watched. */
@@ -104,6 +107,7 @@ export function parseNotification(body: Uint8Array): ParsedNotification {
 export function createIngest(deps: IngestDeps): Ingest {
   const { store, logger, metrics } = deps;
   const matchTargets = createTargetMatcher(deps.config.targets);
+  const archived = new Set(deps.config.targets.filter((t) => t.media === 'archived').map((t) => t.name));
 
   /** Keeps a body that is not a notification: visible, releasable, never delivered on its own (contract §1). */
   async function quarantine(input: IngestInput, reason: string, instance: string | null): Promise<IngestResult> {
@@ -149,6 +153,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       status: event.data.status?.value ?? null,
       state: event.data.state,
     });
+    const media = mediaJobs(event, deps.config);
     const status = await store.ingest({
       id: event.id,
       instance: event.greenapiinstance,
@@ -161,6 +166,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       data: texts.data,
       body: input.body,
       targets,
+      ...(media.length > 0 ? { media, waitFor: targets.filter((t) => archived.has(t)) } : {}),
     });
     const recovered = input.recovered !== undefined && status === 'accepted';
     logger.info(
@@ -180,6 +186,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       metrics?.received(event.type, event.greenapiinstance);
       if (recovered) metrics?.recovered(event.greenapiinstance);
       if (WATCHED.has(event.type)) await deps.alerter?.watch(event);
+      if (media.length > 0) deps.onMedia?.();
       deps.onAccepted?.(event, targets, line);
     } else {
       metrics?.duplicate(event.greenapiinstance);

@@ -13,6 +13,10 @@ import { createRedactingLogger, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { startPuller, type Puller } from './pull/puller.ts';
 import { createReconciler, startReconcileLoop, type Reconciler } from './pull/reconciler.ts';
+import { createArchiver, startArchiveLoop } from './media/archiver.ts';
+import type { MediaBlobs } from './media/blobs.ts';
+import type { FileFetch } from './media/download.ts';
+import { createMediaLinks } from './media/links.ts';
 import type { Store } from './store/store.ts';
 import { USER_AGENT } from './version.ts';
 
@@ -33,6 +37,8 @@ export interface ProcessRelayPorts {
   dispatcher?: DispatcherFactory;
   /** What runs reconciliation passes when due; a timer in the relay when absent (Deno Deploy brings its KV queue). */
   reconcileDriver?: ReconcileDriver;
+  /** The media archive's files and its guarded fetch (media.archive on; the runtime refuses to start without them). */
+  media?: { blobs: MediaBlobs; fetchFile: FileFetch };
 }
 
 export type ReconcileDriver = (reconciler: Reconciler) => { start(): Promise<void>; stop(): Promise<void> };
@@ -51,6 +57,12 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const { config, store } = ports;
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
+  const mediaConfig = config.media;
+  if (mediaConfig && (!ports.media || !mediaConfig.signingKey))
+    throw new Error('media.archive needs a place for its files and a signing key here');
+  const linkOptions = mediaConfig
+    ? { key: mediaConfig.signingKey!, publicUrl: mediaConfig.publicUrl, ttlMs: mediaConfig.linkTtlMs }
+    : undefined;
   const dispatch: DispatcherFactory =
     ports.dispatcher ?? ((options) => createDispatchLoop({ ...options, post: ports.post ?? fetchPost() }));
   const dispatcher = dispatch({
@@ -62,7 +74,25 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     userAgent: USER_AGENT,
     sha256: ports.sha256,
     alertGroupEveryMs: config.alerts.groupEveryMs,
+    media: linkOptions,
   });
+  const archiving =
+    mediaConfig && ports.media
+      ? startArchiveLoop(
+          createArchiver({
+            store,
+            blobs: ports.media.blobs,
+            fetchFile: ports.media.fetchFile,
+            fetch: ports.fetch,
+            config: { instances: config.instances, media: mediaConfig },
+            logger,
+            now: Date.now,
+            onSettled: () => dispatcher.wake(),
+          }),
+          logger,
+          { paused: true },
+        )
+      : undefined;
   const { app, ingest } = createRelay({
     config,
     store,
@@ -74,6 +104,8 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     onDue: () => dispatcher.wake(),
     onTargetsChanged: () => dispatcher.targetsChanged(),
     onAccepted: ports.onAccepted,
+    media: ports.media && linkOptions ? { blobs: ports.media.blobs, links: createMediaLinks(linkOptions) } : undefined,
+    onMedia: () => archiving?.wake(),
   });
   let pullers: Puller[] = [];
   const reconciler = createReconciler({ config, store, ingest, fetch: ports.fetch, logger, metrics, now: Date.now });
@@ -88,9 +120,10 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
         pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now })] : [],
       );
       await reconciling.start();
+      archiving?.start();
     },
     async stop(graceMs) {
-      await Promise.all([...pullers.map((puller) => puller.stop()), reconciling.stop()]);
+      await Promise.all([...pullers.map((puller) => puller.stop()), reconciling.stop(), archiving?.stop()]);
       await dispatcher.stop(graceMs);
     },
   };

@@ -35,8 +35,12 @@ describe('parseConfig', () => {
       secrets: [],
       circuit: { afterFailures: 10, probeEveryMs: 60_000, holdForMs: 7 * 24 * 3_600_000 },
       rateLimit: null,
+      media: 'original',
     });
     expect(config.alerts.groupEveryMs).toBe(5 * 60_000);
+    // Nothing names API credentials or asks for the archive: both off.
+    expect(config.reconcile).toBeNull();
+    expect(config.media).toBeNull();
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
     expect(config.dedupWindowMs).toBe(48 * 3_600_000);
     expect(config.retentionMs).toBe(7 * 24 * 3_600_000);

@@ -34,6 +34,14 @@ export interface DispatcherOptions {
   alertGroupEveryMs: number;
   /** For the ids of the relay's own events; WebCrypto when absent. */
   sha256?: Sha256;
+  /** How archived files' links are signed (media archive on); plain data, so that it crosses to Node's store thread. */
+  media?: MediaLinkOptions;
+}
+
+export interface MediaLinkOptions {
+  key: string;
+  publicUrl: string;
+  ttlMs: number;
 }
 
 export type DispatcherFactory = (options: DispatcherOptions) => Dispatcher;

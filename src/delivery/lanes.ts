@@ -7,7 +7,8 @@ import { webCryptoSha256 } from '../hash.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimRequest, Store } from '../store/store.ts';
 import { createTargetControl, type TargetControl } from './control.ts';
-import type { DispatcherOptions } from './dispatcher.ts';
+import type { DispatcherOptions, MediaLinkOptions } from './dispatcher.ts';
+import { createMediaLinks } from '../media/links.ts';
 import { createRateGate, RATE_LOOKAHEAD_MS, type RateGate } from './rate.ts';
 import { createSender, type Sender, type SenderDeps } from './send.ts';
 
@@ -30,9 +31,10 @@ export interface Lane {
  */
 export function createLanes(
   targets: readonly TargetConfig[],
-  deps: SenderDeps,
+  deps: SenderDeps & { media?: MediaLinkOptions },
   gates = new Map<string, RateGate>(),
 ): Lane[] {
+  if (deps.media && !deps.mediaLinks) deps = { ...deps, mediaLinks: createMediaLinks(deps.media) };
   return targets.map((target) => {
     if (target.rateLimit && !gates.has(target.name)) gates.set(target.name, createRateGate(target.rateLimit));
     return { target, send: createSender(target, deps), inFlight: 0, gate: gates.get(target.name) ?? null, busy: false };
@@ -137,6 +139,7 @@ export function claimRequest(lane: Lane, limit: number): ClaimRequest {
     limit,
     leaseMs: lane.target.timeoutMs + LEASE_MARGIN_MS,
     perChat: lane.target.ordering === 'per-chat',
+    media: lane.target.media === 'archived',
   };
 }
 

@@ -3,6 +3,8 @@
 import type { TargetConfig } from '../config.ts';
 import { describeError } from '../log.ts';
 import type { ClaimedDelivery } from '../store/store.ts';
+import { withArchivedLinks } from '../media/archived-data.ts';
+import type { MediaLinks } from '../media/links.ts';
 import type { HttpPost } from './http-post.ts';
 import { buildRequest, sign } from './request.ts';
 import { parseRetryAfter } from './retry.ts';
@@ -23,6 +25,8 @@ export interface SenderDeps {
   post: HttpPost;
   now: () => number;
   userAgent: string;
+  /** Signs the links of archived files, for targets with `"media": "archived"` (media archive on). */
+  mediaLinks?: MediaLinks;
 }
 
 export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
@@ -41,6 +45,11 @@ export function createSender(target: TargetConfig, deps: SenderDeps): Sender {
       retryAfterMs,
     });
     try {
+      if (target.media === 'archived' && delivery.media && deps.mediaLinks)
+        delivery = {
+          ...delivery,
+          data: await withArchivedLinks(delivery.data, delivery.eventId, delivery.media, deps.mediaLinks, startedAt),
+        };
       const request = buildRequest(target, delivery, deps.userAgent);
       if (signer) await sign(request, delivery.eventId, signer, startedAt);
       const answer = await deps.post(target.url, { ...request, timeoutMs: target.timeoutMs, cancel });

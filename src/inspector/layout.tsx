@@ -26,6 +26,7 @@ textarea { width: 100%; min-height: 10rem; font-family: ui-monospace, monospace;
 h1 { font-size: 1.2rem; } h2 { font-size: 1rem; }
 ol.attempts { margin: 0; padding-left: 1.2rem; }
 .held { color: #8250df; } .received { color: #0969da; } .recovered { color: #bf8700; }
+figure.file { margin: .4rem 0 1rem; } figure.file img, figure.file video { max-width: 100%; max-height: 24rem; display: block; }
 figure.chart { margin: .6rem 0 1rem; } figure.chart svg { width: 100%; height: 60px; display: block; border-bottom: 1px solid var(--line); }
 .chart .series { stroke: currentColor; stroke-width: 2px; vector-effect: non-scaling-stroke; fill: none; } /* 1,440 columns are narrower than a pixel: drawn 2 px wide */ .chart .axis { stroke: var(--line); stroke-width: 1; }
 .chart-scale { display: flex; justify-content: space-between; font-size: 11px; } .legend { margin-left: .6rem; font-size: 12px; }

@@ -15,7 +15,8 @@ import type { RelayConfig } from '../config.ts';
 import type { AppStore, TargetStats } from '../store/store.ts';
 import { Layout } from './layout.tsx';
 import { DeadPage } from './pages/dead.tsx';
-import { EventPage } from './pages/event.tsx';
+import { EventPage, type ArchivedFile } from './pages/event.tsx';
+import type { MediaLinks } from '../media/links.ts';
 import { EventsPage } from './pages/events.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { QuarantinedPage, QuarantinePage } from './pages/quarantine.tsx';
@@ -29,6 +30,8 @@ export interface InspectorDeps {
   targetStats: () => Promise<TargetStats[]>;
   targets: () => Promise<TargetView[]>;
   now: () => number;
+  /** Signs the archived files' links the event page shows (media archive on). */
+  media?: MediaLinks;
 }
 
 const PAGE = 50;
@@ -145,7 +148,9 @@ export function createInspector(deps: InspectorDeps): Hono {
 
   pages.get('/events/:id', async (c) => {
     const event = await store.getEvent(c.req.param('id'));
-    return event ? c.html(<EventPage event={event} {...outcome(c)} />) : notFound(c, `event ${c.req.param('id')}`);
+    if (!event) return notFound(c, `event ${c.req.param('id')}`);
+    const files = deps.media ? await archivedFiles(event, deps.media, store, deps.now()) : [];
+    return c.html(<EventPage event={event} files={files} {...outcome(c)} />);
   });
 
   pages.post('/events/:id/replay', (c) =>
@@ -216,4 +221,27 @@ export function createInspector(deps: InspectorDeps): Hono {
   for (const path of new Set(pages.routes.map((route) => route.path))) ui.use(path, guard);
   ui.route('/', pages);
   return ui;
+}
+
+/** The event's files in the archive, with links for the page (an hour is plenty for a look). */
+async function archivedFiles(
+  event: { id: string; instance: string },
+  links: MediaLinks,
+  store: Pick<AppStore, 'getMedia'>,
+  now: number,
+): Promise<ArchivedFile[]> {
+  const records = await store.getMedia(event.id, event.instance);
+  return Promise.all(
+    records.map(async (r) => ({
+      part: r.part,
+      status: r.status,
+      contentType: r.contentType,
+      bytes: r.bytes,
+      error: r.error,
+      url:
+        r.status === 'archived'
+          ? await links.sign({ instance: event.instance, eventId: event.id, part: r.part }, now, 3_600_000)
+          : null,
+    })),
+  );
 }

@@ -10,6 +10,8 @@ import type { RelayConfig } from '../config.ts';
 export const DB_FILE = 'relay.db';
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const LOCK_FILE = 'relay.lock';
+export const MEDIA_KEY_FILE = 'media-key';
+export const MEDIA_DIR = 'media';
 
 /** A secret kept in `dir/name`, readable by its owner only; made on first use, the same after a restart. */
 export function secretIn(dir: string, name: string): { value: string; file: string; created: boolean } {
@@ -29,6 +31,12 @@ export function withAdminToken(config: RelayConfig, dataDir: string): { config: 
   if (config.admin.token) return { config };
   const { value, file } = secretIn(dataDir, ADMIN_TOKEN_FILE);
   return { config: { ...config, admin: { token: value } }, generated: file };
+}
+
+/** The config with a media link key: the configured one, or one generated into the data folder. */
+export function withMediaKey(config: RelayConfig, dataDir: string): RelayConfig {
+  if (!config.media || config.media.signingKey) return config;
+  return { ...config, media: { ...config.media, signingKey: secretIn(dataDir, MEDIA_KEY_FILE).value } };
 }
 
 /**

@@ -6,6 +6,7 @@ import { createSqlOperatorStore } from './sql-operator-store.ts';
 import { preview } from '../event-preview.ts';
 import { attemptsAfter, chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
 import { CONTROL_SCHEMA, createSqlControlStore } from './sql-control-store.ts';
+import { createSqlMediaStore, insertMedia, MEDIA_SCHEMA, mediaOfEvents, WAITING } from './sql-media-store.ts';
 import type { AttemptRecord, ClaimedDelivery, ClaimRequest, NewEvent, QuarantinedBody, Store } from './store.ts';
 
 const SCHEMA = `
@@ -114,6 +115,7 @@ export interface SqlStoreOptions {
 export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   db.exec(SCHEMA);
   db.exec(CONTROL_SCHEMA);
+  db.exec(MEDIA_SCHEMA);
   migrate(db);
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
@@ -147,18 +149,23 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
       ],
     );
     if (event.targets.length > 0) {
+      // Targets that take archived files wait for them (sql-media-store.ts WAITING).
+      const waiting = event.media?.length ? (event.waitFor ?? []) : [];
       db.run(
         `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
-         SELECT ?, value, ?, 'pending', ?, ? FROM json_each(?)`,
+         SELECT ?, value, ?, 'pending', CASE WHEN value IN (SELECT value FROM json_each(?)) THEN ? ELSE ? END, ? FROM json_each(?)`,
         [
           event.id,
           chatKey(event.instance, event.subject),
+          JSON.stringify(waiting),
+          WAITING,
           event.receivedAt,
           event.receivedAt,
           JSON.stringify(event.targets),
         ],
       );
     }
+    insertMedia(db, event);
     return 'accepted';
   }
 
@@ -178,7 +185,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   }
 
   function claimAll(requests: ClaimRequest[], now: number): ClaimedDelivery[] {
-    return requests.flatMap(({ target, limit, leaseMs, perChat }) => {
+    return requests.flatMap(({ target, limit, leaseMs, perChat, media }) => {
       // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
       // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
       const inOrder = perChat
@@ -204,6 +211,12 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         now + leaseMs,
         JSON.stringify(rows.map((row) => row.id)),
       ]);
+      const files = media
+        ? mediaOfEvents(
+            db,
+            rows.map((row) => row.event_id),
+          )
+        : null;
       return rows.map((row): ClaimedDelivery => ({
         ref: row.id,
         eventId: row.event_id,
@@ -212,6 +225,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         attributes: row.attributes,
         data: row.data,
         body: row.body,
+        ...(files ? { media: files.get(row.event_id) ?? [] } : {}),
       }));
     });
   }
@@ -228,6 +242,7 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   return {
     ...createSqlOperatorStore(db),
     ...createSqlControlStore(db),
+    ...createSqlMediaStore(db),
 
     async quarantine(q: QuarantinedBody) {
       const [row] = db.all<{ id: number }>(
@@ -242,14 +257,15 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
     record: (attempt) => inBatch(() => recordOne(attempt)),
 
     async releaseClaims(now) {
+      db.run("UPDATE media SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);
       return db.run("UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);
     },
 
     async nextDueAt(targets) {
       if (targets.length === 0) return null;
       const [row] = db.all<{ next: number | null }>(
-        "SELECT MIN(next_at) AS next FROM deliveries WHERE status = 'pending' AND target IN (SELECT value FROM json_each(?))",
-        [JSON.stringify(targets)],
+        "SELECT MIN(next_at) AS next FROM deliveries WHERE status = 'pending' AND next_at < ? AND target IN (SELECT value FROM json_each(?))",
+        [WAITING, JSON.stringify(targets)],
       );
       return row?.next ?? null;
     },

@@ -22,6 +22,62 @@ export interface NewEvent {
   /** The notification exactly as Green API sent it. */
   body: Uint8Array;
   targets: string[];
+  /** Files to archive (media archive on): stored as jobs in the same transaction. */
+  media?: NewMedia[];
+  /** Targets (of `targets`) whose deliveries wait until every file of the event is archived or has failed. */
+  waitFor?: string[];
+}
+
+/** Which file of an event: the message's own, or the one it quotes. */
+export type MediaPart = 'message' | 'quoted';
+
+/** A file to archive, and where to get it. */
+export interface NewMedia {
+  part: MediaPart;
+  /** Green API's link; null when it sent none (quoted files), then downloadFile gives one. */
+  url: string | null;
+  chatId: string;
+  /** The id downloadFile takes: the message's own, or the quoted one's (stanzaId). */
+  messageId: string;
+  mimeType: string | null;
+  fileName: string | null;
+}
+
+/** A file the archiver has claimed: it owns it until it records a result. */
+export interface MediaJob extends NewMedia {
+  eventId: string;
+  instance: string;
+  /** The number of the try about to be made, from 1. */
+  attempt: number;
+}
+
+/** What the archive holds of one file. */
+export interface MediaRecord {
+  eventId: string;
+  part: MediaPart;
+  status: 'pending' | 'archived' | 'failed';
+  contentType: string | null;
+  fileName: string | null;
+  bytes: number | null;
+  /** Where the archive keeps the bytes (a file or an R2 object); null until archived. */
+  key: string | null;
+  /** Why it failed, or the last try's error. */
+  error: string | null;
+  attempts: number;
+  updatedAt: number;
+}
+
+export interface MediaResult {
+  eventId: string;
+  part: MediaPart;
+  outcome: 'archived' | 'retry' | 'failed';
+  /** When to try again (retry). */
+  nextAt: number | null;
+  contentType?: string | null;
+  bytes?: number | null;
+  key?: string | null;
+  error?: string | null;
+  at: number;
 }
 
 export interface QuarantinedBody {
@@ -45,6 +101,8 @@ export interface ClaimedDelivery {
   attributes: string;
   data: string;
   body: Uint8Array;
+  /** The event's archived files, for a target that takes them (ClaimRequest.media). */
+  media?: MediaRecord[];
 }
 
 /** How many due deliveries of one target to claim, and for how long. */
@@ -54,6 +112,8 @@ export interface ClaimRequest {
   leaseMs: number;
   /** Only the oldest pending delivery of each chat (per-chat ordering). */
   perChat?: boolean;
+  /** Hand each delivery its event's archived files. */
+  media?: boolean;
 }
 
 /** A target's circuit and pause (delivery/circuit.ts says what the fields mean). */
@@ -110,6 +170,8 @@ export interface AppStore extends OperatorStore {
   countAlert(key: string, at: number, sample: string, by?: number): Promise<void>;
   /** Takes (and forgets) the alert counts whose first occurrence is before `before`; `next`: the first occurrence of those left. */
   takeAlertCounts(before: number): Promise<{ taken: AlertCount[]; next: number | null }>;
+  /** The archive's record of an event's files (none when it has none, or the archive is off); `instance`: the event's, where a store is split by instance. */
+  getMedia(eventId: string, instance?: string): Promise<MediaRecord[]>;
   /** A small value the relay keeps between starts (last states seen, pass times); null when never written. */
   readState(key: string): Promise<string | null>;
   writeState(key: string, value: string, now: number): Promise<void>;
@@ -133,8 +195,16 @@ export interface Store extends AppStore {
   claim(requests: ClaimRequest[], now: number): Promise<ClaimedDelivery[]>;
   /** Records one attempt and moves its delivery on. */
   record(attempt: AttemptRecord): Promise<void>;
-  /** Makes every leased delivery due now: for a single owner starting up, nothing is in flight. */
+  /** Makes every leased delivery (and media job) due now: for a single owner starting up, nothing is in flight. */
   releaseClaims(now: number): Promise<number>;
+  /** Up to `limit` due media jobs, oldest first, leased until `now + leaseMs`. */
+  claimMedia(limit: number, now: number, leaseMs: number): Promise<MediaJob[]>;
+  /** Records a try; once an event's files are all settled, its waiting deliveries are due. */
+  recordMedia(result: MediaResult): Promise<void>;
+  /** When the earliest media job is due, or null. */
+  nextMediaDueAt(): Promise<number | null>;
+  /** Forgets the files of events that were pruned; returns their keys, for the archive to delete. */
+  takeOrphanMedia(limit: number): Promise<string[]>;
   /** When the earliest pending delivery of these targets is due (epoch ms), or null. */
   nextDueAt(targets: string[]): Promise<number | null>;
   /** Deletes settled events older than the retention; returns how many. */

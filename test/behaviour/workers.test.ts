@@ -1,6 +1,9 @@
 // The shared behaviour cases against the relay on workerd (`wrangler dev`), plus what only the
 // Workers runtime has: Durable Object alarms surviving a restart, and the bundle's size.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -146,6 +149,87 @@ describe('workers reconciliation', () => {
       await relay.kill();
       await target.close();
       await journal.close();
+    }
+  }, 90_000);
+});
+
+describe('workers media archive', () => {
+  it('keeps files in R2: byte for byte at a signed link with ranges, a quoted file through downloadFile, a redirect to loopback refused', async () => {
+    const instance = '1101000960';
+    const photo = randomBytes(200_000);
+    let port = 0;
+    const host = createServer((req, res) => {
+      if (req.url === '/to-loopback')
+        return void res.writeHead(302, { location: `http://127.0.0.2:${port}/photo.jpg` }).end();
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': photo.length }).end(photo);
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    port = (host.address() as AddressInfo).port;
+    const journal = await startJournalStandIn(instance, 'media-api-token');
+    journal.files.set('79001234567@c.us/QUOTEDR2', `http://127.0.0.1:${port}/photo.jpg`);
+    const target = await startSink(() => ({ status: 200 }));
+    const relay = await startWorkersRelay(
+      {
+        instances: { [instance]: { token: TOKEN, api: { apiUrl: journal.url, apiToken: 'media-api-token' } } },
+        reconcile: false,
+        media: { archive: true, publicUrl: 'https://relay.example', privateNetworks: ['127.0.0.1/32'], retry: [] },
+        targets: [{ name: 'archived', url: target.url, media: 'archived' }],
+      },
+      tempDir(),
+      { RELAY_MEDIA_KEY: 'a-media-key-for-the-workers-test-0123456789' },
+      { mediaBucket: true },
+    );
+    try {
+      const post = (id: string, messageData: object) =>
+        fetch(`${relay.url}/webhook`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({
+            typeWebhook: 'incomingMessageReceived',
+            instanceData: { idInstance: Number(instance), wid: '1@c.us', typeInstance: 'whatsapp' },
+            idMessage: id,
+            senderData: { chatId: '79001234567@c.us', sender: '79001234567@c.us' },
+            messageData,
+          }),
+        });
+      const image = (url: string) => ({
+        typeMessage: 'imageMessage',
+        fileMessageData: { downloadUrl: url, mimeType: 'image/jpeg' },
+      });
+      await post('R2PHOTO', image(`http://127.0.0.1:${port}/photo.jpg`));
+      await post('R2REDIRECT', image(`http://127.0.0.1:${port}/to-loopback`));
+      await post('R2QUOTE', {
+        typeMessage: 'quotedMessage',
+        extendedTextMessageData: { text: 'this', stanzaId: 'QUOTEDR2' },
+        quotedMessage: { stanzaId: 'QUOTEDR2', typeMessage: 'imageMessage', downloadUrl: '' },
+      });
+      await expect.poll(() => target.requests.length, { timeout: 30_000 }).toBe(3);
+      const messages = new Map(
+        target.requests.map((r) => {
+          const m = JSON.parse(r.body.toString()).data.message;
+          return [m.id, m];
+        }),
+      );
+      const bytesAt = async (link: string, headers: Record<string, string> = {}) => {
+        const url = new URL(link);
+        const response = await fetch(`${relay.url}${url.pathname}${url.search}`, { headers });
+        return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
+      };
+      const archived = messages.get('R2PHOTO').media;
+      expect(archived.archiveError).toBeNull();
+      expect(Buffer.compare((await bytesAt(archived.archivedUrl)).bytes, photo)).toBe(0);
+      const part = await bytesAt(archived.archivedUrl, { range: 'bytes=1000-1999' });
+      expect(part.status).toBe(206);
+      expect(Buffer.compare(part.bytes, photo.subarray(1000, 2000))).toBe(0);
+      expect((await bytesAt(archived.archivedUrl.replace(/sig=./, 'sig=A'))).status).toBe(403);
+      const quoted = messages.get('R2QUOTE').replyTo.media;
+      expect(Buffer.compare((await bytesAt(quoted.archivedUrl)).bytes, photo)).toBe(0);
+      expect(messages.get('R2REDIRECT').media.archiveError).toMatch(/refused: 127\.0\.0\.2 is not a public address/);
+    } finally {
+      await relay.kill();
+      await target.close();
+      await journal.close();
+      host.close();
     }
   }, 90_000);
 });

@@ -3,6 +3,17 @@
 import type { ConfigInput } from '../../src/config.ts';
 import { STARTED } from '../helpers/webhook.ts';
 
+/** `deno run` of the relay, as `deno task start` runs it. */
+export const RUN_ARGS = [
+  'run',
+  '--allow-net',
+  '--allow-env',
+  '--allow-read',
+  '--allow-write',
+  '--unstable-kv',
+  'src/runtimes/deno/index.ts',
+];
+
 export interface DenoRelay {
   url: string;
   output(): string;
@@ -16,15 +27,7 @@ export async function spawnDenoRelay(
 ): Promise<DenoRelay> {
   Deno.writeTextFileSync(`${dataDir}/relay.config.json`, JSON.stringify(config));
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '--allow-net',
-      '--allow-env',
-      '--allow-read',
-      '--allow-write',
-      '--unstable-kv',
-      'src/runtimes/deno/index.ts',
-    ],
+    args: RUN_ARGS,
     env: {
       RELAY_CONFIG: `${dataDir}/relay.config.json`,
       RELAY_DATA_DIR: dataDir,

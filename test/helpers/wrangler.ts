@@ -1,6 +1,8 @@
 // The relay on workerd, as `wrangler dev` runs it: a child process on a free loopback port, with
 // the config in RELAY_CONFIG and state kept in a folder of the test's, so it survives a restart.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ConfigInput } from '../../src/config.ts';
 import { freePort } from './net.ts';
 
@@ -17,7 +19,7 @@ export async function startWorkersRelay(
   config: ConfigInput,
   persistTo: string,
   vars: Record<string, string> = {},
-  options: { expectHealthy?: boolean } = {},
+  options: { expectHealthy?: boolean; mediaBucket?: boolean } = {},
 ): Promise<WorkersRelay> {
   const [port, inspector] = [await freePort(), await freePort()];
   const args = [
@@ -35,6 +37,16 @@ export async function startWorkersRelay(
     // GET /__scheduled runs the Cron Trigger (reconciliation's start), as the edge would.
     '--test-scheduled',
   ];
+  if (options.mediaBucket) {
+    // wrangler.toml with an R2 bucket bound as MEDIA (the media archive), beside the state.
+    const toml = readFileSync('wrangler.toml', 'utf8').replace(
+      /^main = "(.*)"$/m,
+      (_, main: string) => `main = ${JSON.stringify(resolve(main))}`,
+    );
+    const file = join(persistTo, 'wrangler.media.toml');
+    writeFileSync(file, `${toml}\n[[r2_buckets]]\nbinding = "MEDIA"\nbucket_name = "green-relay-media"\n`);
+    args.push('--config', file);
+  }
   for (const [name, value] of Object.entries({ ...vars, RELAY_CONFIG: JSON.stringify(config) }))
     args.push('--var', `${name}:${value}`);
   const child = spawn('npx', args, {

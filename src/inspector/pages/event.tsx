@@ -7,7 +7,18 @@ import { Layout, Outcome, RecoveredBadge, StatusBadge, time } from '../layout.ts
 const text = new TextDecoder();
 const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, 2);
 
-export function EventPage(props: { event: EventDetail; done?: string; failed?: string }) {
+/** A file of the event in the media archive, as the page shows it. */
+export interface ArchivedFile {
+  part: 'message' | 'quoted';
+  status: 'pending' | 'archived' | 'failed';
+  contentType: string | null;
+  bytes: number | null;
+  error: string | null;
+  /** A signed link, when archived. */
+  url: string | null;
+}
+
+export function EventPage(props: { event: EventDetail; files?: ArchivedFile[]; done?: string; failed?: string }) {
   const { event } = props;
   const raw = text.decode(event.body);
   const byTarget = new Map<string, typeof event.attempts>();
@@ -68,6 +79,7 @@ export function EventPage(props: { event: EventDetail; done?: string; failed?: s
           ))}
         </tbody>
       </table>
+      {props.files && props.files.length > 0 ? <Files files={props.files} /> : ''}
       <h2>Event (as targets receive it)</h2>
       <pre>{pretty(structuredEvent(event.attributes, event.data, raw))}</pre>
       <h2>
@@ -75,5 +87,35 @@ export function EventPage(props: { event: EventDetail; done?: string; failed?: s
       </h2>
       <pre>{raw}</pre>
     </Layout>
+  );
+}
+
+/** The archived files inline: an image, a player for audio and video, a link for anything else. */
+function Files(props: { files: ArchivedFile[] }) {
+  return (
+    <>
+      <h2>Files in the archive</h2>
+      {props.files.map((f) => (
+        <figure class="file">
+          <figcaption class="muted">
+            {f.part === 'quoted' ? 'the quoted file' : 'the file'} · {f.status}
+            {f.contentType ? ` · ${f.contentType}` : ''}
+            {f.bytes !== null ? ` · ${f.bytes} bytes` : ''}
+            {f.error ? ` · ${f.error}` : ''}
+          </figcaption>
+          {!f.url ? (
+            ''
+          ) : f.contentType?.startsWith('image/') ? (
+            <img src={f.url} alt={`${f.part} file`} />
+          ) : f.contentType?.startsWith('audio/') ? (
+            <audio controls src={f.url} />
+          ) : f.contentType?.startsWith('video/') ? (
+            <video controls src={f.url} />
+          ) : (
+            <a href={f.url}>download</a>
+          )}
+        </figure>
+      ))}
+    </>
   );
 }

@@ -10,7 +10,17 @@ import { createKvStore } from '../../store/kv-store.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import { VERSION } from '../../version.ts';
 import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
-import { DataDirInUse, DB_FILE, lockDataDir, signInLines, withAdminToken } from '../data-dir.ts';
+import {
+  DataDirInUse,
+  DB_FILE,
+  lockDataDir,
+  MEDIA_DIR,
+  signInLines,
+  withAdminToken,
+  withMediaKey,
+} from '../data-dir.ts';
+import { fileBlobs } from '../file-blobs.ts';
+import { guardedFetch } from '../guarded-fetch.ts';
 import { createKvQueue } from './kv-queue.ts';
 import { openNodeSqlite, openNodeSqliteLock } from './sqlite-driver.ts';
 
@@ -50,9 +60,16 @@ if (!useKv) {
     io.exit(1);
   }
 }
-const { config, generated } = canWrite
-  ? withAdminToken(loaded.config, dataDir)
-  : { config: loaded.config, generated: undefined };
+const admitted = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
+const { generated } = admitted;
+// The media archive keeps its files in the data folder: not on Deno KV (Deno Deploy has no folder to write).
+if (useKv && admitted.config.media) {
+  io.say(
+    'green-relay did not start: media.archive needs a writable RELAY_DATA_DIR; it is not offered on the Deno KV store\n',
+  );
+  io.exit(78);
+}
+const config = canWrite ? withMediaKey(admitted.config, dataDir) : admitted.config;
 const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
 const db = kv ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
@@ -69,6 +86,7 @@ const relay = createProcessRelay({
   onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
   dispatcher: queue?.dispatcher,
   reconcileDriver: queue?.reconcileDriver,
+  media: config.media ? { blobs: fileBlobs(`${dataDir}/${MEDIA_DIR}`), fetchFile: guardedFetch } : undefined,
 });
 await relay.start();
 

@@ -13,7 +13,9 @@ import type { Logger } from '../../log.ts';
 import { createProcessRelay } from '../../process-relay.ts';
 import { VERSION } from '../../version.ts';
 import { openBetterSqliteLock } from './sqlite-driver.ts';
-import { DB_FILE, lockDataDir, withAdminToken } from '../data-dir.ts';
+import { DB_FILE, lockDataDir, MEDIA_DIR, withAdminToken, withMediaKey } from '../data-dir.ts';
+import { fileBlobs } from '../file-blobs.ts';
+import { guardedFetch } from '../guarded-fetch.ts';
 import { startStoreThread, type StoreThread } from './store-thread/client.ts';
 
 export interface NodeRelayOptions {
@@ -42,7 +44,9 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
   // Throws DataDirInUse when another relay holds the folder.
   const lock = lockDataDir(options.dataDir, openBetterSqliteLock);
   try {
-    const { config, generated } = withAdminToken(options.config, options.dataDir);
+    const admitted = withAdminToken(options.config, options.dataDir);
+    const { generated } = admitted;
+    const config = withMediaKey(admitted.config, options.dataDir);
     const thread = await startStoreThread(
       join(options.dataDir, DB_FILE),
       { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs },
@@ -58,6 +62,7 @@ export async function startNodeRelay(options: NodeRelayOptions): Promise<NodeRel
       sha256: (text) => createHash('sha256').update(text).digest(),
       peerAddress: (c) => getConnInfo(c).remote.address,
       onAccepted: options.onAccepted,
+      media: config.media ? { blobs: fileBlobs(join(options.dataDir, MEDIA_DIR)), fetchFile: guardedFetch } : undefined,
     });
     const { logger } = relay;
 

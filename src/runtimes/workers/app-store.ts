@@ -40,6 +40,8 @@ export function createDurableObjectStore(
     countAlert: (key, at, sample, by) => stub(CONTROL).countAlert(key, at, sample, by),
     takeAlertCounts: (before) => stub(CONTROL).takeAlertCounts(before),
     readState: (key) => stub(CONTROL).readState(key),
+    // The link names the instance: one object to ask.
+    getMedia: async (eventId, instance) => (instance ? stub(instance).getMedia(eventId) : []),
     writeState: (key, value, now) => stub(CONTROL).writeState(key, value, now),
     async activity(since, bucketMs): Promise<Activity> {
       const parts = await everywhere((s) => s.activity(since, bucketMs));

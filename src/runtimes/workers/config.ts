@@ -1,13 +1,18 @@
 // The relay's configuration on Workers: the same JSON as on Node, in the RELAY_CONFIG variable,
 // with ${NAME} taken from the Worker's variables and secrets. Parsed once per isolate.
-import { validateConfig, type RelayConfig } from '../../config.ts';
+import { ConfigError, validateConfig, type RelayConfig } from '../../config.ts';
+import type { MediaLinkOptions } from '../../delivery/dispatcher.ts';
 import { createJsonLogger, createRedactingLogger, type Logger } from '../../log.ts';
 import type { InstanceStore } from './instance-store.ts';
 
 export interface Env {
   RELAY_CONFIG?: string;
   RELAY_ADMIN_TOKEN?: string;
+  /** The media archive's signing key (or media.signingKey). */
+  RELAY_MEDIA_KEY?: string;
   INSTANCES: DurableObjectNamespace<InstanceStore>;
+  /** The media archive's bucket (wrangler.toml r2_buckets), when media.archive is on. */
+  MEDIA?: R2Bucket;
   [binding: string]: unknown;
 }
 
@@ -26,9 +31,28 @@ export function configOf(env: Env): RelayConfig {
     } catch {
       throw new Error('RELAY_CONFIG is not set to the relay configuration (JSON); see README.md, "Cloudflare Workers"');
     }
-    parsed = { source, config: validateConfig(json, strings, 'RELAY_CONFIG') };
+    const config = validateConfig(json, strings, 'RELAY_CONFIG');
+    if (config.media) {
+      const signingKey = config.media.signingKey ?? env.RELAY_MEDIA_KEY;
+      const missing = [
+        ...(env.MEDIA ? [] : ['media.archive: needs an R2 bucket bound as MEDIA (wrangler.toml, see README)']),
+        ...(signingKey
+          ? []
+          : ['media.signingKey: set it, or the RELAY_MEDIA_KEY secret (`wrangler secret put RELAY_MEDIA_KEY`)']),
+      ];
+      if (missing.length > 0) throw new ConfigError('RELAY_CONFIG', missing);
+      config.media = { ...config.media, signingKey };
+    }
+    parsed = { source, config };
   }
   return parsed.config;
+}
+
+/** How the media archive's links are signed, when it is on. */
+export function linkOptionsOf(config: RelayConfig): MediaLinkOptions | undefined {
+  return config.media
+    ? { key: config.media.signingKey!, publicUrl: config.media.publicUrl, ttlMs: config.media.linkTtlMs }
+    : undefined;
 }
 
 /** JSON lines to the Worker's log (`wrangler tail`), redacted with logs.redact. */

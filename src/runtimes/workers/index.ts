@@ -5,7 +5,9 @@ import { createRelay } from '../../app.ts';
 import { apiCredentials, ConfigError, type RelayConfig } from '../../config.ts';
 import { errorResponse } from '../../http.ts';
 import { createDurableObjectStore } from './app-store.ts';
-import { configOf, loggerFor, type Env } from './config.ts';
+import { createMediaLinks } from '../../media/links.ts';
+import { configOf, linkOptionsOf, loggerFor, type Env } from './config.ts';
+import { r2Blobs } from './r2-blobs.ts';
 
 export { InstanceStore } from './instance-store.ts';
 
@@ -40,6 +42,11 @@ export default {
           peerAddress: (c) => c.req.header('cf-connecting-ip'),
           adminClosedReason:
             'no admin token is configured: run `wrangler secret put RELAY_ADMIN_TOKEN` (or set admin.token in RELAY_CONFIG)',
+          // configOf refuses media.archive without the MEDIA bucket and a signing key.
+          media:
+            config.media && env.MEDIA
+              ? { blobs: r2Blobs(env.MEDIA), links: createMediaLinks(linkOptionsOf(config)!) }
+              : undefined,
         }).app,
       };
     }

@@ -17,11 +17,13 @@ import type { RateGate } from '../../delivery/rate.ts';
 import { webCryptoSha256 } from '../../hash.ts';
 import { createIngest } from '../../ingest.ts';
 import { describeError, type Logger } from '../../log.ts';
+import { createArchiver, type Archiver } from '../../media/archiver.ts';
 import { createReconciler, type Reconciler } from '../../pull/reconciler.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import type { EventQuery, NewEvent, QuarantinedBody, Store, TargetState } from '../../store/store.ts';
 import { USER_AGENT } from '../../version.ts';
-import { configOf, loggerFor, type Env } from './config.ts';
+import { configOf, linkOptionsOf, loggerFor, type Env } from './config.ts';
+import { r2Blobs, workersFileFetch } from './r2-blobs.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
 
 /** Workers allow 6 simultaneous outgoing connections per invocation. */
@@ -59,6 +61,8 @@ export class InstanceStore extends DurableObject<Env> {
   /** The Green API instance this object is, once an ingest or the cron has said so. */
   private instance: string | null | undefined;
   private reconciler: Reconciler | null | undefined;
+  /** The media archive of this object's events (media.archive on), run by its alarm. */
+  private readonly archiver: Archiver | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,6 +78,20 @@ export class InstanceStore extends DurableObject<Env> {
       defer: (flush) => flush(),
     });
     this.prune = createPruner(this.store, this.logger);
+    this.archiver =
+      this.config.media && env.MEDIA
+        ? createArchiver({
+            store: this.store,
+            blobs: r2Blobs(env.MEDIA),
+            fetchFile: workersFileFetch,
+            fetch: (input, init) => fetch(input, init),
+            config: { instances: this.config.instances, media: this.config.media },
+            logger: this.logger,
+            now: Date.now,
+            // Within the alarm: the pass that follows takes the deliveries that no longer wait.
+            concurrency: 2,
+          })
+        : null;
     // A new object has nothing in flight: deliveries leased by one that was evicted are due now.
     ctx.blockConcurrencyWhile(async () => {
       if ((await resumeClaims(this.store, this.logger, Date.now())) > 0) await this.armAt(Date.now());
@@ -101,7 +119,7 @@ export class InstanceStore extends DurableObject<Env> {
 
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
     const status = await this.store.ingest(event);
-    if (status === 'accepted' && event.targets.length > 0) await this.armAt(Date.now());
+    if (status === 'accepted' && (event.targets.length > 0 || event.media?.length)) await this.armAt(Date.now());
     await this.learnInstance(event.instance);
     return status;
   }
@@ -183,6 +201,9 @@ export class InstanceStore extends DurableObject<Env> {
   }
   targetStats(since: number) {
     return this.store.targetStats(since);
+  }
+  getMedia(eventId: string) {
+    return this.store.getMedia(eventId);
   }
   /** The registry object's list of instances seen through "*" (only that object has the table). */
   instances(): string[] {
@@ -341,6 +362,11 @@ export class InstanceStore extends DurableObject<Env> {
         this.logger.error('reconcile.error', { error: describeError(err) });
         return Date.now() + 60_000;
       });
+    // Files first: the deliveries waiting for them are due in the same pass.
+    const mediaAt = await this.archiver?.runDue().catch((err: unknown) => {
+      this.logger.error('media.error', { error: describeError(err) });
+      return Date.now() + 60_000;
+    });
     const control = this.targetControl();
     await control.tick(Date.now());
     const more = await this.wakeQueued();
@@ -357,14 +383,16 @@ export class InstanceStore extends DurableObject<Env> {
       budgetMs: PASS_BUDGET_MS,
       control,
       gates: this.gates,
+      media: linkOptionsOf(this.config),
     });
     await control.settle();
     await control.save();
     await this.prune(Date.now());
+    await this.archiver?.prune();
     const recheck = await this.waitForHeld(control);
     // Only `_control` has counts: the next group to tell.
     const ripe = await this.alerts().flush();
-    const soonest = [next, recheck, ripe, more ? Date.now() : null, reconcileAt ?? null].filter(
+    const soonest = [next, recheck, ripe, more ? Date.now() : null, reconcileAt ?? null, mediaAt ?? null].filter(
       (t): t is number => t !== null,
     );
     return soonest.length > 0 ? Math.min(...soonest) : null;

@@ -111,7 +111,12 @@ export async function startStoreThread(
       return {
         start: () =>
           call('start', [
-            { targets: [...deps.targets], userAgent: deps.userAgent, alertGroupEveryMs: deps.alertGroupEveryMs },
+            {
+              targets: [...deps.targets],
+              userAgent: deps.userAgent,
+              alertGroupEveryMs: deps.alertGroupEveryMs,
+              media: deps.media,
+            },
           ]),
         // The thread looks for due deliveries after every batch of store calls on its own.
         wake: () => {},

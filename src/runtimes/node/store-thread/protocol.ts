@@ -1,5 +1,6 @@
 // What the main thread and the store thread say to each other (client.ts and main.ts). Messages travel in batches: at most one per event-loop turn each way.
 import type { TargetConfig } from '../../../config.ts';
+import type { MediaLinkOptions } from '../../../delivery/dispatcher.ts';
 import type { LogFields } from '../../../log.ts';
 import type { Store } from '../../../store/store.ts';
 
@@ -32,6 +33,11 @@ export const STORE_METHODS = Object.keys({
   takeAlertCounts: 1,
   readState: 1,
   writeState: 1,
+  claimMedia: 1,
+  recordMedia: 1,
+  nextMediaDueAt: 1,
+  takeOrphanMedia: 1,
+  getMedia: 1,
 } satisfies Record<StoreMethod, 1>) as StoreMethod[];
 
 export interface ThreadData {
@@ -65,6 +71,7 @@ export interface DispatcherStart {
   targets: TargetConfig[];
   userAgent: string;
   alertGroupEveryMs: number;
+  media?: MediaLinkOptions;
 }
 
 /** The dispatcher's counters, by the name of their Metrics method. */
