@@ -52,16 +52,24 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(kind: 'relay' | 'bare', config?: object): Promise<Server> {
+type ServerKind = 'relay' | 'bare' | 'forwarder';
+
+async function startServer(kind: ServerKind, config?: object, extraEnv: Record<string, string> = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const log = join(dir, 'out.log');
-  const env: Record<string, string> = { PATH: process.env.PATH!, PORT: '0', HOST: '127.0.0.1', RELAY_DATA_DIR: dir };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH!,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RELAY_DATA_DIR: dir,
+    ...extraEnv,
+  };
   if (config) {
     writeFileSync(join(dir, 'relay.config.json'), JSON.stringify(config));
     env.RELAY_CONFIG = join(dir, 'relay.config.json');
   }
   // The relay as `npm start` runs it: the bundle that `npm run bench` builds first.
-  const args = kind === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', 'scripts/bench/bare.ts'];
+  const args = kind === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${kind}.ts`];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', openSync(log, 'w'), 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const started = Date.now();
@@ -183,6 +191,60 @@ async function answerPath(): Promise<void> {
   row('answer at 1,000/s: bare p50 / p99', `${atRate.bare!.p50} / ${atRate.bare!.p99} ms`);
   row('answer at 1,000/s: relay p50 / p99', `${atRate.relay!.p50} / ${atRate.relay!.p99} ms`, 'p99 < 10 ms');
   if (relay.errors + bare.errors > 0) row('answer: errors or non-2xx', `relay ${relay.errors}, bare ${bare.errors}`);
+}
+
+// ---- 1b. the floor: bare server, fire-and-forget forwarder and relay under one load ----------------
+
+/**
+ * The same closed-loop load (16 connections) against the bare server (answers, delivers nothing),
+ * the fire-and-forget forwarder (answers, fires the body at 3 targets) and the relay (stores,
+ * answers, delivers to the same 3 targets): answers/s, deliveries/s until the last one arrived,
+ * and CPU per notification of the whole process (all threads, from /proc) until then.
+ */
+async function floor(): Promise<void> {
+  const sinks = await startSinks(3);
+  const received = async () => (await sinks.stats()).received;
+  const measured: Record<ServerKind, { rps: number; cpu: number; deliveries: number }> = {} as never;
+  for (const kind of ['bare', 'forwarder', 'relay'] as const) {
+    const server = await startServer(
+      kind,
+      kind === 'relay' ? relayConfig(sinks.urls) : undefined,
+      kind === 'forwarder' ? { FORWARD_TO: sinks.urls.join(',') } : {},
+    );
+    const fanOut = kind === 'bare' ? 0 : 3;
+    /** Waits until the sinks have `count` deliveries; returns when they had them. */
+    const settled = async (count: number) => {
+      const deadline = Date.now() + 300_000;
+      while ((await received()) < count && Date.now() < deadline) await sleep(50);
+      return performance.now();
+    };
+    const before = await received();
+    const warm = await cannon(server.url, { connections: 16, rate: 500 }); // the JIT, the pools
+    await settled(before + warm['2xx'] * fanOut);
+    await sleep(500);
+    const base = await received();
+    const cpu = server.cpuMs();
+    const started = performance.now();
+    const run = await cannon(server.url, { connections: 16 });
+    const answered = run['2xx'];
+    const until = fanOut === 0 ? performance.now() : await settled(base + answered * fanOut);
+    measured[kind] = {
+      rps: run.requests.average,
+      cpu: (server.cpuMs() - cpu) / answered,
+      deliveries: ((await received()) - base) / ((until - started) / 1000),
+    };
+    await server.stop();
+  }
+  sinks.stop();
+  const { bare, forwarder, relay } = measured;
+  for (const [kind, m] of Object.entries(measured))
+    row(
+      `floor: ${kind === 'bare' ? 'bare Hono (no targets)' : kind === 'forwarder' ? 'fire-and-forget forwarder, 3 targets' : 'relay, durable SQLite, 3 targets'} (16 connections)`,
+      `${fmt(m.rps, 0)} answers/s, ${fmt(m.cpu, 3)} ms CPU/notification${kind === 'bare' ? '' : `, ${fmt(m.deliveries, 0)} deliveries/s`}`,
+    );
+  row('floor: relay / forwarder CPU per notification', `${fmt(relay.cpu / forwarder.cpu, 2)} ×`, '≤ 1.5 ×');
+  row('floor: relay / forwarder answers/s', `${fmt((100 * relay.rps) / forwarder.rps)} %`, '≥ 60 %');
+  row('floor: forwarder / bare answers/s', `${fmt((100 * forwarder.rps) / bare.rps)} %`);
 }
 
 // ---- 2. end to end --------------------------------------------------------------------------------
@@ -387,7 +449,7 @@ function workersBundle(): void {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
-// --only=normalization,filters,answer,e2e,memory,bundle runs some parts (for working on one of them).
+// --only=normalization,filters,answer,floor,e2e,memory,bundle runs some parts (for working on one of them).
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -396,6 +458,7 @@ const part = (name: string) => !only || only.includes(name);
 if (part('normalization')) normalization();
 if (part('filters')) await filters();
 if (part('answer')) await answerPath();
+if (part('floor')) await floor();
 /** --e2e=5 or --e2e=5@1000: only that end-to-end run (targets, and a pace in notifications/s). */
 const oneE2e = process.argv.find((arg) => arg.startsWith('--e2e='))?.slice('--e2e='.length);
 if (oneE2e) {
