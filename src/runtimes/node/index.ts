@@ -8,7 +8,18 @@ import { startNodeRelay, type NodeRelay } from './relay.ts';
 
 const env = process.env;
 const dataDir = env.RELAY_DATA_DIR ?? './data';
-const logger = createJsonLogger((line) => process.stdout.write(`${line}\n`));
+// The lines of one turn go out in one write: with three targets a notification logs four lines,
+// and each write to a file or pipe is a system call (measured in the note of issue 17).
+let lines: string[] = [];
+const flushLines = () => {
+  if (lines.length === 0) return;
+  process.stdout.write(lines.join(''));
+  lines = [];
+};
+process.on('exit', flushLines);
+const logger = createJsonLogger((line) => {
+  if (lines.push(`${line}\n`) === 1) setImmediate(flushLines);
+});
 const io: Console = { say: (text) => void process.stderr.write(text), exit: (code) => process.exit(code) };
 
 const { config, configPath, demoToken } = loadConfigOrExit(env, dataDir, io);
