@@ -15,7 +15,7 @@ export interface SinkRequest {
 export interface SinkReply {
   status?: number;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
   /** Never answer (until the sink closes). */
   hang?: boolean;
   /** Close the connection without an answer. */

@@ -129,3 +129,56 @@ describe('the inspector', () => {
     await shot('events-chart');
   });
 });
+
+describe('the inspector with the media archive', () => {
+  it('shows an archived image inline on its event page', async () => {
+    // A 1×1 PNG, served by a file host on loopback (opted in with media.privateNetworks).
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const host = await startSink(() => ({ status: 200, headers: { 'content-type': 'image/png' }, body: png }));
+    const media = await startRelay({
+      admin: { token: ADMIN },
+      instances: { '1234': { token: 'media-token' } },
+      media: { archive: true, publicUrl: 'https://relay.example', privateNetworks: ['127.0.0.1/32'] },
+    });
+    try {
+      const image = fixture('incomingMessageReceived.imageMessage.json').json as any;
+      const body = {
+        ...image,
+        messageData: {
+          ...image.messageData,
+          fileMessageData: { ...image.messageData.fileMessageData, downloadUrl: `${host.url}/photo.png` },
+        },
+      };
+      const answer = await media.post(body, { token: 'media-token' });
+      const { id } = (await answer.json()) as { id: string };
+      await expect
+        .poll(() => media.query<{ status: string }>('SELECT status FROM media').map((r) => r.status))
+        .toEqual(['archived']);
+      // The page's links name the configured publicUrl: this test reaches the relay at its own address.
+      await page.route('https://relay.example/**', async (route) => {
+        const response = await fetch(route.request().url().replace('https://relay.example', media.url));
+        await route.fulfill({
+          status: response.status,
+          headers: Object.fromEntries(response.headers),
+          body: Buffer.from(await response.arrayBuffer()),
+        });
+      });
+      await page.goto(`${media.url}/login`);
+      await page.fill('input[name=token]', ADMIN);
+      await page.click('button[type=submit]');
+      await page.goto(`${media.url}/events/${id}`);
+      await page.getByText('Files in the archive').waitFor();
+      await expect
+        .poll(() => page.locator('figure.file img').evaluate((img: HTMLImageElement) => img.naturalWidth))
+        .toBe(1);
+      await shot('event-archived-image');
+    } finally {
+      await page.unroute('https://relay.example/**');
+      await media.close();
+      await host.close();
+    }
+  });
+});
