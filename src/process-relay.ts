@@ -107,8 +107,17 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     media: ports.media && linkOptions ? { blobs: ports.media.blobs, links: createMediaLinks(linkOptions) } : undefined,
     onMedia: () => archiving?.wake(),
   });
-  let pullers: Puller[] = [];
-  const reconciler = createReconciler({ config, store, ingest, fetch: ports.fetch, logger, metrics, now: Date.now });
+  let pullers: { instance: string; puller: Puller }[] = [];
+  const reconciler = createReconciler({
+    config,
+    store,
+    ingest,
+    fetch: ports.fetch,
+    logger,
+    metrics,
+    now: Date.now,
+    ready: (instance) => pullers.find((p) => p.instance === instance)?.puller.drained ?? true,
+  });
   const reconciling = (ports.reconcileDriver ?? ((r) => timerDriver(r, logger)))(reconciler);
 
   return {
@@ -117,13 +126,20 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     async start() {
       await dispatcher.start();
       pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
-        pull ? [startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now })] : [],
+        pull
+          ? [
+              {
+                instance,
+                puller: startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now }),
+              },
+            ]
+          : [],
       );
       await reconciling.start();
       archiving?.start();
     },
     async stop(graceMs) {
-      await Promise.all([...pullers.map((puller) => puller.stop()), reconciling.stop(), archiving?.stop()]);
+      await Promise.all([...pullers.map(({ puller }) => puller.stop()), reconciling.stop(), archiving?.stop()]);
       await dispatcher.stop(graceMs);
     },
   };

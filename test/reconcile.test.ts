@@ -35,14 +35,14 @@ async function setUp(options: { configuredToken?: string } = {}) {
   );
   const logs: string[] = [];
   /** A relay's reconciler over the SQLite file: a second call is the relay after a restart. */
-  const start = () => {
+  const start = (ready?: () => boolean) => {
     const db = openBetterSqlite(file);
     onTestFinished(() => db.close());
     const store = createSqlStore(db, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
     const logger = createJsonLogger((line) => logs.push(line));
     const now = () => clock.now;
     const ingest = createIngest({ config, store, logger, now, sha256: webCryptoSha256 });
-    const reconciler = createReconciler({ config, store, ingest, fetch, logger, now, backoffMs: 10 });
+    const reconciler = createReconciler({ config, store, ingest, fetch, logger, now, backoffMs: 10, ready });
     onTestFinished(() => reconciler.stop());
     return { db, store, reconciler };
   };
@@ -106,6 +106,17 @@ describe('reconciliation', () => {
     const { reconciler } = start();
     expect(await reconciler.pass(INSTANCE)).toMatchObject({ recovered: 0, skipped: 1 });
     clock.now += 10 * MINUTE;
+    expect(await reconciler.pass(INSTANCE)).toMatchObject({ recovered: 1 });
+  });
+
+  it('waits while a pulled instance still has a queue to empty (what waits there is not lost)', async () => {
+    const { journal, start, entry } = await setUp();
+    journal.incoming.push(entry('QUEUED', 120));
+    let drained = false;
+    const { reconciler } = start(() => drained);
+    expect(await reconciler.pass(INSTANCE)).toBeNull();
+    expect(journal.calls).toEqual([]);
+    drained = true;
     expect(await reconciler.pass(INSTANCE)).toMatchObject({ recovered: 1 });
   });
 

@@ -27,6 +27,8 @@ export interface PullerDeps {
 export interface Puller {
   /** Stops polling; resolves once the loop has ended (an ingest in progress finishes first). */
   stop(): Promise<void>;
+  /** Green API's queue has been found empty since the start: what it held then is in the store. */
+  readonly drained: boolean;
 }
 
 /** What receiveNotification answers when the queue holds something ("null" when it is empty). */
@@ -69,6 +71,7 @@ export function startPuller(deps: PullerDeps): Puller {
       stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
     });
 
+  let drained = false;
   const loop = (async () => {
     let failures = 0;
     while (!stopping.signal.aborted) {
@@ -88,7 +91,7 @@ export function startPuller(deps: PullerDeps): Puller {
           // Only now, with the notification stored, may Green API forget it. `false` means it was
           // gone already, which is just as good.
           await call('DELETE', 'deleteNotification', `/${receiptId}`, 30_000);
-        }
+        } else drained = true;
         failures = 0;
       } catch (err) {
         if (stopping.signal.aborted) break;
@@ -107,6 +110,9 @@ export function startPuller(deps: PullerDeps): Puller {
       stopping.abort();
       await loop;
       logger.info('pull.stopped', { instance });
+    },
+    get drained() {
+      return drained;
     },
   };
 }

@@ -29,6 +29,11 @@ export interface ReconcilerDeps {
   backoffMs?: number;
   /** Tries of one call before the pass gives up until the next interval (default 5). */
   tries?: number;
+  /**
+   * Whether `instance` may be reconciled now. A pulled instance waits until its puller has emptied
+   * Green API's queue once: what still waits there is not lost, and must not be taken for recovered.
+   */
+  ready?: (instance: string) => boolean;
 }
 
 /** What one pass did, as logged. */
@@ -123,7 +128,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   }
 
   async function pass(instance: string): Promise<PassResult | null> {
-    if (!settings || !clients.has(instance) || running.has(instance)) return null;
+    if (!settings || !clients.has(instance) || running.has(instance) || deps.ready?.(instance) === false) return null;
     running.add(instance);
     const started = deps.now();
     try {
