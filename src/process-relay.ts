@@ -41,6 +41,9 @@ export interface ProcessRelayPorts {
   media?: { blobs: MediaBlobs; fetchFile: FileFetch };
 }
 
+/** How long after a start a pushed instance is first reconciled (or one interval, if shorter). */
+const PUSH_SETTLE_MS = 2 * 60_000;
+
 export type ReconcileDriver = (reconciler: Reconciler) => { start(): Promise<void>; stop(): Promise<void> };
 
 export interface ProcessRelay {
@@ -116,14 +119,21 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     logger,
     metrics,
     now: Date.now,
-    ready: (instance) => pullers.find((p) => p.instance === instance)?.puller.drained ?? true,
+    // A pulled instance: once its queue was emptied. A pushed one: a while after the start, for
+    // the webhooks Green API held back while the relay was down to come in first (else they would
+    // be marked recovered, and arrive as duplicates).
+    ready: (instance) =>
+      pullers.find((p) => p.instance === instance)?.puller.drained ??
+      Date.now() - startedAt >= Math.min(PUSH_SETTLE_MS, config.reconcile?.everyMs ?? 0),
   });
+  let startedAt = Number.POSITIVE_INFINITY;
   const reconciling = (ports.reconcileDriver ?? ((r) => timerDriver(r, logger)))(reconciler);
 
   return {
     app,
     logger,
     async start() {
+      startedAt = Date.now();
       await dispatcher.start();
       pullers = Object.entries(config.instances).flatMap(([instance, { pull }]) =>
         pull

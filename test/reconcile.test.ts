@@ -12,6 +12,7 @@ import { createReconciler } from '../src/pull/reconciler.ts';
 import { openBetterSqlite } from '../src/runtimes/node/sqlite-driver.ts';
 import { createSqlStore } from '../src/store/sql-store.ts';
 import { startJournalStandIn } from './helpers/green-api-journals.ts';
+import { startRelay } from './helpers/relay.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const INSTANCE = '1101000001';
@@ -118,6 +119,19 @@ describe('reconciliation', () => {
     expect(journal.calls).toEqual([]);
     drained = true;
     expect(await reconciler.pass(INSTANCE)).toMatchObject({ recovered: 1 });
+  });
+
+  it('lets a started relay take what Green API held back before it reconciles a pushed instance', async () => {
+    const journal = await startJournalStandIn(INSTANCE, API_TOKEN);
+    onTestFinished(() => journal.close());
+    const relay = await startRelay({
+      instances: { [INSTANCE]: { token: 't', api: { apiUrl: journal.url, apiToken: API_TOKEN } } },
+      reconcile: { every: '1h' },
+    });
+    onTestFinished(() => relay.close(0));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(journal.calls).toEqual([]); // not before 2 minutes after the start
+    expect(relay.logs.some((l) => l.includes('"event":"reconcile.started"'))).toBe(true);
   });
 
   it('runs one pass per instance at a time', async () => {
