@@ -41,6 +41,9 @@ async function fileHost(options: { holdFirst?: 'partial' | 'whole' } = {}) {
         return res.end(randomBytes(2 * 1024 * 1024));
       case '/gone':
         return res.writeHead(404).end('expired');
+      case '/flaky':
+        // The first request fails as a busy host does; the next one is answered.
+        return hits.filter((h) => h === '/flaky').length === 1 ? res.writeHead(503).end('busy') : photo();
       case '/to-loopback':
         return res.writeHead(302, { location: `http://127.0.0.2:${port}/photo.jpg` }).end();
       case '/held':
@@ -209,6 +212,19 @@ describe('the media archive', () => {
     }
     expect(journal.calls.filter((c) => c === 'downloadFile')).toHaveLength(2);
     expect(host.hits).toContain('/gone');
+  });
+
+  it('tries a file again on media.retry after its host fails, even when downloadFile has no other link', async () => {
+    const host = await fileHost();
+    const { archivedEvent, open, post, relay } = await setUp({ retry: ['200ms'] });
+    const id = await post(imageWebhook(`${host.url}/flaky`));
+    const media = (await archivedEvent(id)).data.message.media;
+    expect(media.archiveError).toBeNull();
+    expect(Buffer.compare(Buffer.from(await (await open(media.archivedUrl)).arrayBuffer()), PHOTO)).toBe(0);
+    expect(relay.query('SELECT status, attempts FROM media WHERE event_id = ?', id)).toEqual([
+      { status: 'archived', attempts: 2 },
+    ]);
+    expect(relay.logs.some((l) => l.includes('"event":"media.retry"'))).toBe(true);
   });
 
   it('refuses a file over media.maxBytes, and says why to the target that waits for it', async () => {

@@ -62,7 +62,8 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
         signal: stopping.signal,
       });
     } catch (err) {
-      // 400: the message has no file; WhatsApp's 500: "not available on WhatsApp servers" (both kept trying a while).
+      // 400: the message has no file, and 401/403: wrong credentials, end it; a 5xx (WhatsApp's
+      // "not available on WhatsApp servers" among them) or a 429 is tried again on the schedule.
       if (err instanceof GreenApiError)
         throw new DownloadError(
           `downloadFile answered HTTP ${err.status}`,
@@ -88,8 +89,9 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
   async function tryOnce(job: MediaJob, signal: AbortSignal): Promise<void> {
     const at = () => deps.now();
     // Every link's failure, in order: the first (Green API's own link) says most.
-    const errors: string[] = [];
-    let last: DownloadError | null = null;
+    const failures: DownloadError[] = [];
+    const failed = (err: unknown) =>
+      failures.push(err instanceof DownloadError ? err : new DownloadError(describeError(err), false));
     try {
       for await (const link of links(job)) {
         try {
@@ -114,23 +116,22 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
           deps.onSettled?.();
           return;
         } catch (err) {
-          last = err instanceof DownloadError ? err : new DownloadError(describeError(err), false);
-          errors.push(last.message);
+          failed(err);
           // Green API's link is dead or refused: downloadFile may give another. A file too large stays so.
-          if (/maxBytes/.test(last.message)) break;
+          if (/maxBytes/.test(failures.at(-1)!.message)) break;
         }
       }
     } catch (err) {
-      last = err instanceof DownloadError ? err : new DownloadError(describeError(err), false);
-      errors.push(last.message);
+      failed(err);
     }
     if (stopping.signal.aborted) return; // left leased: tried again at the next start
     const error =
-      errors.length > 0
-        ? errors.join('; then ')
+      failures.length > 0
+        ? failures.map((f) => f.message).join('; then ')
         : 'no link to fetch the file from (and no API credentials for downloadFile)';
     const delay = media.retryMs[job.attempt - 1];
-    const final = !last || last.permanent || delay === undefined;
+    // Tried again while any of its links may still work (a 5xx, a network failure).
+    const final = failures.every((f) => f.permanent) || delay === undefined;
     await deps.store.recordMedia({
       eventId: job.eventId,
       part: job.part,
