@@ -1,4 +1,4 @@
-// A signal that aborts when `parent` does or when `ms` have passed, with a TimeoutError as
+// Timers that give way to an abort signal. withDeadline: a signal that aborts when `parent` does or when `ms` have passed, with a TimeoutError as
 // AbortSignal.timeout would. Not AbortSignal.any + AbortSignal.timeout: on Node 20 the combined
 // signal can be garbage-collected with its timer, and a request that hangs then never ends
 // (seen here: a held long poll in the pull test stayed open past its deadline).
@@ -19,5 +19,13 @@ export function withDeadline(parent: AbortSignal | undefined, ms: number): Deadl
       clearTimeout(timer);
       parent?.removeEventListener('abort', onParent);
     },
+  });
+}
+
+/** Waits `ms`, or less if `signal` aborts first (a loop that is stopping does not wait out its backoff). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 }

@@ -5,6 +5,7 @@
 // again and the store answers duplicate: nothing lost, nothing doubled downstream.
 import * as z from 'zod';
 import type { InstanceConfig } from '../config.ts';
+import { pause } from '../deadline.ts';
 import { createGreenApiClient } from '../green-api/client.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -65,11 +66,7 @@ export function startPuller(deps: PullerDeps): Puller {
     metrics?.pulled(instance);
   }
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+  const sleep = (ms: number) => pause(ms, stopping.signal);
 
   let drained = false;
   const loop = (async () => {

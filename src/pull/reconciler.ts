@@ -10,6 +10,7 @@
 // that was down reconciles the time it was down. The runtime drives `runDue` (a timer on Node
 // and Deno, the instance object's alarm on Workers, the KV queue on Deno Deploy).
 import { apiCredentials, type RelayConfig } from '../config.ts';
+import { pause } from '../deadline.ts';
 import { createGreenApiClient, GreenApiError, type GreenApiClient } from '../green-api/client.ts';
 import { readSettings, rebuildNotification, type JournalDirection } from '../green-api/journal.ts';
 import type { Ingest } from '../ingest.ts';
@@ -103,11 +104,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     return Math.max(due, failedUntil.get(instance) ?? 0);
   }
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopping.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+  const sleep = (ms: number) => pause(ms, stopping.signal);
 
   /** One call, tried again after a 429, a 5xx or a network failure (Retry-After when given). */
   async function call(instance: string, method: string, rest = ''): Promise<unknown> {
