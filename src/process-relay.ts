@@ -16,7 +16,7 @@ import { createReconciler, startReconcileLoop, type Reconciler } from './pull/re
 import { createArchiver, startArchiveLoop } from './media/archiver.ts';
 import type { MediaBlobs } from './media/blobs.ts';
 import type { FileFetch } from './media/download.ts';
-import { createMediaLinks } from './media/links.ts';
+import { createMediaLinks, mediaLinkOptions } from './media/links.ts';
 import type { Store } from './store/store.ts';
 import { USER_AGENT } from './version.ts';
 
@@ -61,11 +61,8 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
   const logger = config.logs.redact ? createRedactingLogger(ports.logger) : ports.logger;
   const metrics = createMetrics();
   const mediaConfig = config.media;
-  if (mediaConfig && (!ports.media || !mediaConfig.signingKey))
-    throw new Error('media.archive needs a place for its files and a signing key here');
-  const linkOptions = mediaConfig
-    ? { key: mediaConfig.signingKey!, publicUrl: mediaConfig.publicUrl, ttlMs: mediaConfig.linkTtlMs }
-    : undefined;
+  if (mediaConfig && !ports.media) throw new Error('media.archive needs a place for its files here');
+  const linkOptions = mediaConfig ? mediaLinkOptions(mediaConfig) : undefined;
   const dispatch: DispatcherFactory =
     ports.dispatcher ?? ((options) => createDispatchLoop({ ...options, post: ports.post ?? fetchPost() }));
   const dispatcher = dispatch({

@@ -5,6 +5,7 @@
 import type { TargetConfig } from '../config.ts';
 import type { Sha256 } from '../hash.ts';
 import type { Logger } from '../log.ts';
+import type { MediaLinkOptions } from '../media/links.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
 
@@ -34,14 +35,8 @@ export interface DispatcherOptions {
   alertGroupEveryMs: number;
   /** For the ids of the relay's own events; WebCrypto when absent. */
   sha256?: Sha256;
-  /** How archived files' links are signed (media archive on); plain data, so that it crosses to Node's store thread. */
+  /** How archived files' links are signed (media archive on). */
   media?: MediaLinkOptions;
-}
-
-export interface MediaLinkOptions {
-  key: string;
-  publicUrl: string;
-  ttlMs: number;
 }
 
 export type DispatcherFactory = (options: DispatcherOptions) => Dispatcher;

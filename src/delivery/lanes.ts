@@ -7,8 +7,8 @@ import { webCryptoSha256 } from '../hash.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimRequest, Store } from '../store/store.ts';
 import { createTargetControl, type TargetControl } from './control.ts';
-import type { DispatcherOptions, MediaLinkOptions } from './dispatcher.ts';
-import { createMediaLinks } from '../media/links.ts';
+import type { DispatcherOptions } from './dispatcher.ts';
+import { createMediaLinks, type MediaLinkOptions } from '../media/links.ts';
 import { createRateGate, RATE_LOOKAHEAD_MS, type RateGate } from './rate.ts';
 import { createSender, type Sender, type SenderDeps } from './send.ts';
 

@@ -3,6 +3,7 @@
 // relay has. Anyone holding a link may fetch the file until it expires, without the admin token;
 // no one can make or stretch one. Signed when a delivery is sent, so a dead letter replayed next
 // week still carries a fresh link.
+import type { MediaConfig } from '../config.ts';
 import { base64url } from '../event.ts';
 import type { MediaPart } from '../store/store.ts';
 
@@ -13,9 +14,22 @@ export interface MediaLinks {
   verify(path: string, expires: string | undefined, sig: string | undefined, now: number): Promise<boolean>;
 }
 
+/** How links are signed: plain data, so that it crosses to Node's store thread (the dispatcher signs there). */
+export interface MediaLinkOptions {
+  key: string;
+  publicUrl: string;
+  ttlMs: number;
+}
+
+/** The link options of a media config whose signing key the runtime has filled in. */
+export function mediaLinkOptions(media: MediaConfig): MediaLinkOptions {
+  if (!media.signingKey) throw new Error('media.signingKey is not set (the runtime provides one)');
+  return { key: media.signingKey, publicUrl: media.publicUrl, ttlMs: media.linkTtlMs };
+}
+
 const encoder = new TextEncoder();
 
-export function createMediaLinks(options: { key: string; publicUrl: string; ttlMs: number }): MediaLinks {
+export function createMediaLinks(options: MediaLinkOptions): MediaLinks {
   const key = crypto.subtle.importKey('raw', encoder.encode(options.key), { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
     'verify',

@@ -1,7 +1,6 @@
 // The relay's configuration on Workers: the same JSON as on Node, in the RELAY_CONFIG variable,
 // with ${NAME} taken from the Worker's variables and secrets. Parsed once per isolate.
 import { ConfigError, validateConfig, type RelayConfig } from '../../config.ts';
-import type { MediaLinkOptions } from '../../delivery/dispatcher.ts';
 import { createJsonLogger, createRedactingLogger, type Logger } from '../../log.ts';
 import type { InstanceStore } from './instance-store.ts';
 
@@ -46,13 +45,6 @@ export function configOf(env: Env): RelayConfig {
     parsed = { source, config };
   }
   return parsed.config;
-}
-
-/** How the media archive's links are signed, when it is on. */
-export function linkOptionsOf(config: RelayConfig): MediaLinkOptions | undefined {
-  return config.media
-    ? { key: config.media.signingKey!, publicUrl: config.media.publicUrl, ttlMs: config.media.linkTtlMs }
-    : undefined;
 }
 
 /** JSON lines to the Worker's log (`wrangler tail`), redacted with logs.redact. */

@@ -5,8 +5,8 @@ import { createRelay } from '../../app.ts';
 import { apiCredentials, ConfigError, type RelayConfig } from '../../config.ts';
 import { errorResponse } from '../../http.ts';
 import { createDurableObjectStore } from './app-store.ts';
-import { createMediaLinks } from '../../media/links.ts';
-import { configOf, linkOptionsOf, loggerFor, type Env } from './config.ts';
+import { createMediaLinks, mediaLinkOptions } from '../../media/links.ts';
+import { configOf, loggerFor, type Env } from './config.ts';
 import { r2Blobs } from './r2-blobs.ts';
 
 export { InstanceStore } from './instance-store.ts';
@@ -45,7 +45,7 @@ export default {
           // configOf refuses media.archive without the MEDIA bucket and a signing key.
           media:
             config.media && env.MEDIA
-              ? { blobs: r2Blobs(env.MEDIA), links: createMediaLinks(linkOptionsOf(config)!) }
+              ? { blobs: r2Blobs(env.MEDIA), links: createMediaLinks(mediaLinkOptions(config.media)) }
               : undefined,
         }).app,
       };

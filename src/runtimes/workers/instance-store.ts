@@ -22,7 +22,8 @@ import { createReconciler, type Reconciler } from '../../pull/reconciler.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import type { EventQuery, NewEvent, QuarantinedBody, Store, TargetState } from '../../store/store.ts';
 import { USER_AGENT } from '../../version.ts';
-import { configOf, linkOptionsOf, loggerFor, type Env } from './config.ts';
+import { configOf, loggerFor, type Env } from './config.ts';
+import { mediaLinkOptions } from '../../media/links.ts';
 import { r2Blobs, workersFileFetch } from './r2-blobs.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
 
@@ -383,7 +384,7 @@ export class InstanceStore extends DurableObject<Env> {
       budgetMs: PASS_BUDGET_MS,
       control,
       gates: this.gates,
-      media: linkOptionsOf(this.config),
+      media: this.config.media ? mediaLinkOptions(this.config.media) : undefined,
     });
     await control.settle();
     await control.save();

@@ -1,6 +1,6 @@
 // What the main thread and the store thread say to each other (client.ts and main.ts). Messages travel in batches: at most one per event-loop turn each way.
 import type { TargetConfig } from '../../../config.ts';
-import type { MediaLinkOptions } from '../../../delivery/dispatcher.ts';
+import type { MediaLinkOptions } from '../../../media/links.ts';
 import type { LogFields } from '../../../log.ts';
 import type { Store } from '../../../store/store.ts';
 
