@@ -15,6 +15,7 @@ import { buildEvent } from '../../src/event.ts';
 import { createTargetMatcher } from '../../src/delivery/filter.ts';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
+import { sendNotifications } from './senders.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'bench-token';
@@ -249,10 +250,7 @@ async function floor(): Promise<void> {
 
 // ---- 2. end to end --------------------------------------------------------------------------------
 
-/**
- * 20 senders, each one notification at a time (Green API's way, for 20 instances), as fast as the
- * relay answers or, with `rate`, at that many notifications per second in all.
- */
+/** 20 senders (senders.ts) at full speed or at `rate`; then every delivery's time from the answer to its receipt. */
 async function endToEnd(targetCount: number, rate?: number): Promise<void> {
   const sinks = await startSinks(targetCount);
   const server = await startServer('relay', relayConfig(sinks.urls));
@@ -260,25 +258,14 @@ async function endToEnd(targetCount: number, rate?: number): Promise<void> {
   const answeredAt = new Map<string, number>();
   const cpuBefore = server.cpuMs();
   const started = performance.timeOrigin + performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 20 }, async () => {
-      while (next < E2E_NOTIFICATIONS) {
-        const due = rate ? started + (next * 1000) / rate : 0;
-        next++;
-        const wait = due - (performance.timeOrigin + performance.now());
-        if (wait > 0) await sleep(wait);
-        const response = await pool.request({
-          path: '/webhook',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body: nextBody(),
-        });
-        const { id } = (await response.body.json()) as { id: string };
-        answeredAt.set(id, performance.timeOrigin + performance.now());
-      }
-    }),
-  );
+  await sendNotifications(pool, {
+    count: E2E_NOTIFICATIONS,
+    token: TOKEN,
+    body: nextBody,
+    rate,
+    onAnswer: (text) =>
+      answeredAt.set((JSON.parse(text) as { id: string }).id, performance.timeOrigin + performance.now()),
+  });
   const expected = E2E_NOTIFICATIONS * targetCount;
   let stats = await sinks.stats();
   const deadline = Date.now() + 600_000;
@@ -383,21 +370,7 @@ async function memory(): Promise<void> {
   const circuit = { afterFailures: 10, probeEvery: '1s', holdFor: '1h' };
   const server = await startServer('relay', relayConfig(urls, { retry: Array(50).fill('2s'), circuit }));
   const pool = new Pool(server.url, { connections: 20 });
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: 20 }, async () => {
-      while (sent < BACKLOG_NOTIFICATIONS) {
-        sent++;
-        const response = await pool.request({
-          path: '/webhook',
-          method: 'POST',
-          headers: { authorization: `Bearer ${TOKEN}` },
-          body: nextBody(),
-        });
-        await response.body.text();
-      }
-    }),
-  );
+  await sendNotifications(pool, { count: BACKLOG_NOTIFICATIONS, token: TOKEN, body: nextBody });
   const pending = async () => {
     const response = await pool.request({
       path: '/metrics',

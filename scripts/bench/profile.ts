@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
+import { sendNotifications } from './senders.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const arg = (name: string, fallback: number) =>
@@ -70,24 +71,7 @@ relay.stdout!.resume();
 
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 20 });
 const started = performance.now();
-let next = 0;
-await Promise.all(
-  Array.from({ length: 20 }, async () => {
-    while (next < NOTIFICATIONS) {
-      const due = RATE ? started + (next * 1000) / RATE : 0;
-      next++;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const response = await pool.request({
-        path: '/webhook',
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}` },
-        body: nextBody(),
-      });
-      await response.body.text();
-    }
-  }),
-);
+await sendNotifications(pool, { count: NOTIFICATIONS, token: TOKEN, body: nextBody, rate: RATE || undefined });
 const answered = performance.now();
 for (;;) {
   sinks.send({ type: 'stats' });
