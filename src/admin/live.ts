@@ -5,6 +5,22 @@ import { streamSSE } from 'hono/streaming';
 import type { RelayEvent } from '../event.ts';
 import { summaryJson } from './api.ts';
 
+/**
+ * Where several relays share a store: the feed's messages reach the subscribers of the other
+ * relays too, so that the inspector's live list shows every accepted event whichever relay
+ * serves it. Only sent while another relay has a subscriber.
+ */
+export interface SharedFeed {
+  /** Whether another relay has a subscriber now. */
+  readonly othersWatching: boolean;
+  /** Sends one message to the other relays. */
+  send(name: string, json: string): void;
+  /** Hands over the other relays' messages. */
+  listen(deliver: (name: string, json: string) => void): void;
+  /** Whether this relay has subscribers now. */
+  watching(on: boolean): void;
+}
+
 export interface LiveFeed {
   /** Sends `data()` to every subscriber; with none, `data` is not even called. */
   publish(name: string, data: () => unknown): void;
@@ -48,23 +64,31 @@ export function publishAccepted(
   );
 }
 
-export function createLiveFeed(): LiveFeed {
+export function createLiveFeed(shared?: SharedFeed): LiveFeed {
   const subscribers = new Set<(name: string, data: string) => void>();
+  const deliver = (name: string, json: string) => {
+    for (const send of subscribers) send(name, json);
+  };
+  shared?.listen(deliver);
   return {
     publish(name, data) {
-      if (subscribers.size === 0) return;
+      const others = shared?.othersWatching === true;
+      if (subscribers.size === 0 && !others) return;
       const json = JSON.stringify(data());
-      for (const send of subscribers) send(name, json);
+      deliver(name, json);
+      if (others) shared!.send(name, json);
     },
     stream(c) {
       return streamSSE(c, async (stream) => {
         const send = (event: string, data: string) => void stream.writeSSE({ event, data });
         subscribers.add(send);
+        if (subscribers.size === 1) shared?.watching(true);
         const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
         await stream.writeSSE({ event: 'ready', data: '{}' });
         await new Promise<void>((resolve) => stream.onAbort(resolve));
         clearInterval(heartbeat);
         subscribers.delete(send);
+        if (subscribers.size === 0) shared?.watching(false);
       });
     },
   };

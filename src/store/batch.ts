@@ -1,6 +1,8 @@
-// Group commit for the SQL store. A commit waits for the disk (synchronous=FULL), so the writes
-// that arrive within one turn of the event loop share one transaction: at low load a batch is one
-// write, and under load the work per commit grows instead of the number of commits.
+// Group commit for the SQL store. A commit waits for the disk (synchronous=FULL) or the network
+// (Postgres), so the writes that arrive within one turn of the event loop share one transaction:
+// at low load a batch is one write, and under load the work per commit grows instead of the
+// number of commits. An asynchronous commit runs one at a time; what comes in meanwhile waits for
+// it and goes into the next.
 
 interface Waiting<I, O> {
   item: I;
@@ -14,22 +16,38 @@ export type Defer = (fn: () => void) => void;
 export const deferToTimer: Defer = (fn) => void setTimeout(fn, 0);
 
 /** Calls `run` once for all the items handed in before `defer` fires; each caller gets its own result. */
-export function createBatcher<I, O>(run: (items: I[]) => O[], defer: Defer = deferToTimer): (item: I) => Promise<O> {
+export function createBatcher<I, O>(
+  run: (items: I[]) => O[] | Promise<O[]>,
+  defer: Defer = deferToTimer,
+): (item: I) => Promise<O> {
   let waiting: Waiting<I, O>[] = [];
+  let committing = false;
+  const settle = (batch: Waiting<I, O>[], results: O[]) => batch.forEach((entry, i) => entry.resolve(results[i]!));
+  const fail = (batch: Waiting<I, O>[], err: unknown) => batch.forEach((entry) => entry.reject(err));
   const flush = () => {
     const batch = waiting;
     waiting = [];
-    let results: O[];
+    let results: O[] | Promise<O[]>;
     try {
       results = run(batch.map((entry) => entry.item));
     } catch (err) {
-      for (const entry of batch) entry.reject(err);
+      fail(batch, err);
       return;
     }
-    batch.forEach((entry, i) => entry.resolve(results[i]!));
+    if (!(results instanceof Promise)) return settle(batch, results);
+    committing = true;
+    results
+      .then(
+        (done) => settle(batch, done),
+        (err: unknown) => fail(batch, err),
+      )
+      .finally(() => {
+        committing = false;
+        if (waiting.length > 0) defer(flush);
+      });
   };
   return (item) =>
     new Promise<O>((resolve, reject) => {
-      if (waiting.push({ item, resolve, reject }) === 1) defer(flush);
+      if (waiting.push({ item, resolve, reject }) === 1 && !committing) defer(flush);
     });
 }

@@ -7,7 +7,16 @@ import type { AlertCount, Store, TargetState } from './store.ts';
 
 type ControlStore = Pick<
   Store,
-  'targetStates' | 'setTargetPaused' | 'saveTargetState' | 'countAlert' | 'takeAlertCounts' | 'readState' | 'writeState'
+  | 'targetStates'
+  | 'setTargetPaused'
+  | 'saveTargetState'
+  | 'countAlert'
+  | 'takeAlertCounts'
+  | 'readState'
+  | 'writeState'
+  | 'takeLease'
+  | 'dropLease'
+  | 'reserveStart'
 >;
 
 const RETRIES = 20;
@@ -80,5 +89,11 @@ export function createKvControlStore(kv: Kv): ControlStore {
     async writeState(key, value, now) {
       await kv.set(['state', key], { value, updatedAt: now });
     },
+
+    // What leases guard (pullers, passes, pruning) runs on Deploy from the KV queue, which hands
+    // each message to one isolate: nothing here to share.
+    takeLease: async () => true,
+    dropLease: async () => {},
+    reserveStart: async () => null,
   };
 }

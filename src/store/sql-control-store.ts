@@ -1,7 +1,7 @@
 // The relay's own state on SQL, beside the events: each target's circuit and pause, the counts of
 // grouped alerts, and a few values kept between starts. Same driver as sql-store.ts; written by
 // the dispatcher on transitions and by operators, never on the answer path.
-import type { SqlDriver } from './sql-driver.ts';
+import { all, run, type SqlRunner } from './sql-plan.ts';
 import type { AlertCount, Store, TargetState } from './store.ts';
 
 export const CONTROL_SCHEMA = `
@@ -30,6 +30,17 @@ CREATE TABLE IF NOT EXISTS relay_state (
   key         TEXT PRIMARY KEY,
   value       TEXT NOT NULL,
   updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS relay_leases (
+  name        TEXT PRIMARY KEY,          -- pull:<instance>, reconcile:<instance>, prune
+  holder      TEXT NOT NULL,             -- the relay doing it
+  until_at    INTEGER NOT NULL           -- after this, any relay may take it
+);
+
+CREATE TABLE IF NOT EXISTS rate_slots (
+  target      TEXT PRIMARY KEY,          -- a rate-limited target shared by several relays
+  next_at     INTEGER NOT NULL           -- its next free start
 );
 `;
 
@@ -69,63 +80,70 @@ type ControlStore = Pick<
   | 'takeAlertCounts'
   | 'readState'
   | 'writeState'
+  | 'takeLease'
+  | 'dropLease'
+  | 'reserveStart'
 >;
 
-export function createSqlControlStore(db: SqlDriver): ControlStore {
-  const row = (target: string) => db.all<TargetRow>('SELECT * FROM targets WHERE name = ?', [target])[0];
+export function createSqlControlStore(sql: SqlRunner): ControlStore {
+  const { holder } = sql.dialect;
   return {
-    async targetStates() {
-      return db.all<TargetRow>('SELECT * FROM targets ORDER BY name').map(toState);
-    },
+    targetStates: () =>
+      sql.read(function* () {
+        return (yield* all<TargetRow>('SELECT * FROM targets ORDER BY name')).map(toState);
+      }),
 
-    async setTargetPaused(target, paused, now) {
-      return db.transaction(() => {
-        db.run(
+    setTargetPaused: (target, paused, now) =>
+      sql.transaction(function* () {
+        yield* run(
           `INSERT INTO targets (name, version, paused, paused_at, updated_at) VALUES (?, 1, ?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET version = version + 1, paused = excluded.paused,
+           ON CONFLICT (name) DO UPDATE SET version = targets.version + 1, paused = excluded.paused,
              paused_at = CASE WHEN targets.paused = 1 AND excluded.paused = 1 THEN targets.paused_at ELSE excluded.paused_at END, updated_at = excluded.updated_at`,
           [target, paused ? 1 : 0, paused ? now : null, now],
         );
-        return toState(row(target)!);
-      });
-    },
+        const [row] = yield* all<TargetRow>('SELECT * FROM targets WHERE name = ?', [target]);
+        return toState(row!);
+      }),
 
-    async saveTargetState(s) {
-      // The pause is an operator's: a dispatcher's write keeps whatever is stored.
-      const changed = db.run(
-        `INSERT INTO targets (name, version, opened_at, failures, probe_at, probes, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET version = version + 1, opened_at = excluded.opened_at, failures = excluded.failures,
+    saveTargetState: (s) =>
+      sql.read(function* () {
+        // The pause is an operator's: a dispatcher's write keeps whatever is stored.
+        const changed = yield* run(
+          `INSERT INTO targets (name, version, opened_at, failures, probe_at, probes, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET version = targets.version + 1, opened_at = excluded.opened_at, failures = excluded.failures,
            probe_at = excluded.probe_at, probes = excluded.probes, last_error = excluded.last_error, updated_at = excluded.updated_at
          WHERE targets.version = ?`,
-        [s.target, s.version + 1, s.openedAt, s.failures, s.probeAt, s.probes, s.lastError, s.updatedAt, s.version],
-      );
-      return changed > 0;
-    },
+          [s.target, s.version + 1, s.openedAt, s.failures, s.probeAt, s.probes, s.lastError, s.updatedAt, s.version],
+        );
+        return changed > 0;
+      }),
 
-    async expireHeld(target, before, error, now) {
-      return db.run(
-        `UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?
+    expireHeld: (target, before, error, now) =>
+      sql.read(() =>
+        run(
+          `UPDATE deliveries SET status = 'dead', last_error = ?, updated_at = ?
          WHERE target = ? AND status = 'pending' AND leased = 0 AND updated_at < ?`,
-        [error, now, target, before],
-      );
-    },
+          [error, now, target, before],
+        ),
+      ),
 
-    async countAlert(key, at, sample, by = 1) {
-      db.run(
-        `INSERT INTO alert_counts (key, count, first_at, last_at, sample) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at, sample = excluded.sample`,
-        [key, by, at, at, sample],
-      );
-    },
+    countAlert: (key, at, sample, by = 1) =>
+      sql.read(function* () {
+        yield* run(
+          `INSERT INTO alert_counts (key, count, first_at, last_at, sample) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET count = alert_counts.count + excluded.count, last_at = excluded.last_at, sample = excluded.sample`,
+          [key, by, at, at, sample],
+        );
+      }),
 
-    async takeAlertCounts(before) {
-      return db.transaction(() => {
-        const rows = db.all<{ key: string; count: number; first_at: number; last_at: number; sample: string }>(
-          'SELECT key, count, first_at, last_at, sample FROM alert_counts WHERE first_at < ?',
+    takeAlertCounts: (before) =>
+      sql.transaction(function* () {
+        // One statement, so that two relays taking at once cannot both send the same counts.
+        const rows = yield* all<{ key: string; count: number; first_at: number; last_at: number; sample: string }>(
+          'DELETE FROM alert_counts WHERE first_at < ? RETURNING key, count, first_at, last_at, sample',
           [before],
         );
-        if (rows.length > 0) db.run('DELETE FROM alert_counts WHERE first_at < ?', [before]);
-        const [left] = db.all<{ next: number | null }>('SELECT MIN(first_at) AS next FROM alert_counts');
+        const [left] = yield* all<{ next: number | null }>('SELECT MIN(first_at) AS next FROM alert_counts');
         const taken = rows.map((r): AlertCount => ({
           key: r.key,
           count: r.count,
@@ -134,18 +152,55 @@ export function createSqlControlStore(db: SqlDriver): ControlStore {
           sample: r.sample,
         }));
         return { taken, next: left?.next ?? null };
-      });
-    },
+      }),
 
-    async readState(key) {
-      return db.all<{ value: string }>('SELECT value FROM relay_state WHERE key = ?', [key])[0]?.value ?? null;
-    },
+    readState: (key) =>
+      sql.read(function* () {
+        const [row] = yield* all<{ value: string }>('SELECT value FROM relay_state WHERE key = ?', [key]);
+        return row?.value ?? null;
+      }),
 
-    async writeState(key, value, now) {
-      db.run(
-        'INSERT INTO relay_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
-        [key, value, now],
-      );
-    },
+    writeState: (key, value, now) =>
+      sql.read(function* () {
+        yield* run(
+          'INSERT INTO relay_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+          [key, value, now],
+        );
+      }),
+
+    // A store with one owner has nothing to share: every lease is its own.
+    takeLease: (name, now, ttlMs) =>
+      holder === null
+        ? Promise.resolve(true)
+        : sql.read(function* () {
+            const taken = yield* run(
+              `INSERT INTO relay_leases (name, holder, until_at) VALUES (?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_at = excluded.until_at
+               WHERE relay_leases.holder = excluded.holder OR relay_leases.until_at <= ?`,
+              [name, holder, now + ttlMs, now],
+            );
+            return taken > 0;
+          }),
+
+    reserveStart: (target, now, intervalMs) =>
+      holder === null
+        ? Promise.resolve(null)
+        : sql.read(function* () {
+            const [row] = yield* all<{ next_at: number }>(
+              `INSERT INTO rate_slots (target, next_at) VALUES (?, ?)
+               ON CONFLICT (target) DO UPDATE SET
+                 next_at = CASE WHEN rate_slots.next_at > ? THEN rate_slots.next_at ELSE ? END + ?
+               RETURNING next_at`,
+              [target, now + intervalMs, now, now, intervalMs],
+            );
+            return row!.next_at - intervalMs;
+          }),
+
+    dropLease: (name) =>
+      holder === null
+        ? Promise.resolve()
+        : sql.read(function* () {
+            yield* run('DELETE FROM relay_leases WHERE name = ? AND holder = ?', [name, holder]);
+          }),
   };
 }

@@ -2,7 +2,7 @@
 // quotes), claimed and leased like a delivery, and the deliveries that wait for it. A delivery
 // that waits has `next_at = WAITING`: pending (listings show it so), never due, first of its chat
 // for per-chat order; the last file of its event to settle makes it due.
-import type { SqlDriver } from './sql-driver.ts';
+import { all, run, type Plan, type SqlRunner } from './sql-plan.ts';
 import type { MediaJob, MediaPart, MediaRecord, MediaResult, NewEvent, Store } from './store.ts';
 
 /** `next_at` of a delivery that waits for its event's files: later than any real time. */
@@ -64,9 +64,9 @@ export const toMediaRecord = (row: MediaRow): MediaRecord => ({
 });
 
 /** In ingest's transaction: the event's media jobs. */
-export function insertMedia(db: SqlDriver, event: NewEvent): void {
+export function* insertMedia(event: NewEvent): Plan<void> {
   for (const m of event.media ?? [])
-    db.run(
+    yield* run(
       `INSERT INTO media (event_id, part, instance, status, url, chat_id, message_id, mime_type, file_name, next_at, updated_at)
        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (event_id, part) DO NOTHING`,
@@ -85,34 +85,25 @@ export function insertMedia(db: SqlDriver, event: NewEvent): void {
     );
 }
 
-/** The archived files of these events, by event id. */
-export function mediaOfEvents(db: SqlDriver, eventIds: string[]): Map<string, MediaRecord[]> {
+/** The archived files of these events, by event id (the list as `each` takes it). */
+export function* mediaOfEvents(eventIds: string[], each: string): Plan<Map<string, MediaRecord[]>> {
   const byEvent = new Map<string, MediaRecord[]>();
   if (eventIds.length === 0) return byEvent;
-  const rows = db.all<MediaRow>(
-    'SELECT * FROM media WHERE event_id IN (SELECT value FROM json_each(?)) ORDER BY part',
-    [JSON.stringify(eventIds)],
-  );
+  const rows = yield* all<MediaRow>(`SELECT * FROM media WHERE event_id IN (SELECT value FROM ${each}) ORDER BY part`, [
+    JSON.stringify(eventIds),
+  ]);
   for (const row of rows) byEvent.set(row.event_id, [...(byEvent.get(row.event_id) ?? []), toMediaRecord(row)]);
   return byEvent;
 }
 
 export type MediaStore = Pick<Store, 'claimMedia' | 'recordMedia' | 'nextMediaDueAt' | 'takeOrphanMedia' | 'getMedia'>;
 
-export function createSqlMediaStore(db: SqlDriver): MediaStore {
+export function createSqlMediaStore(sql: SqlRunner): MediaStore {
+  const { each } = sql.dialect;
   return {
-    async claimMedia(limit, now, leaseMs) {
-      return db.transaction(() => {
-        const rows = db.all<MediaRow>(
-          "SELECT * FROM media WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
-          [now, limit],
-        );
-        for (const row of rows)
-          db.run('UPDATE media SET leased = 1, next_at = ? WHERE event_id = ? AND part = ?', [
-            now + leaseMs,
-            row.event_id,
-            row.part,
-          ]);
+    claimMedia: (limit, now, leaseMs) =>
+      sql.transaction(function* () {
+        const rows = (yield* sql.dialect.claimMedia(now, limit, now + leaseMs)) as unknown as MediaRow[];
         return rows.map((row): MediaJob => ({
           eventId: row.event_id,
           instance: row.instance,
@@ -124,12 +115,11 @@ export function createSqlMediaStore(db: SqlDriver): MediaStore {
           fileName: row.file_name,
           attempt: row.attempts + 1,
         }));
-      });
-    },
+      }),
 
-    async recordMedia(r: MediaResult) {
-      db.transaction(() => {
-        db.run(
+    recordMedia: (r: MediaResult) =>
+      sql.transaction(function* () {
+        yield* run(
           `UPDATE media SET status = ?, attempts = attempts + 1, leased = 0, next_at = ?, error = ?,
              content_type = COALESCE(?, content_type), bytes = COALESCE(?, bytes), key = COALESCE(?, key), updated_at = ?
            WHERE event_id = ? AND part = ?`,
@@ -146,37 +136,40 @@ export function createSqlMediaStore(db: SqlDriver): MediaStore {
           ],
         );
         if (r.outcome === 'retry') return;
-        const [open] = db.all<{ n: number }>(
+        const [open] = yield* all<{ n: number }>(
           "SELECT COUNT(*) AS n FROM media WHERE event_id = ? AND status = 'pending'",
           [r.eventId],
         );
         if (open!.n === 0)
-          db.run("UPDATE deliveries SET next_at = ? WHERE event_id = ? AND status = 'pending' AND next_at = ?", [
+          yield* run("UPDATE deliveries SET next_at = ? WHERE event_id = ? AND status = 'pending' AND next_at = ?", [
             r.at,
             r.eventId,
             WAITING,
           ]);
-      });
-    },
+      }),
 
-    async nextMediaDueAt() {
-      const [row] = db.all<{ next: number | null }>("SELECT MIN(next_at) AS next FROM media WHERE status = 'pending'");
-      return row?.next ?? null;
-    },
+    nextMediaDueAt: () =>
+      sql.read(function* () {
+        const [row] = yield* all<{ next: number | null }>(
+          "SELECT MIN(next_at) AS next FROM media WHERE status = 'pending'",
+        );
+        return row?.next ?? null;
+      }),
 
-    async takeOrphanMedia(limit) {
-      return db.transaction(() => {
-        const rows = db.all<{ event_id: string; part: string; key: string | null }>(
+    takeOrphanMedia: (limit) =>
+      sql.transaction(function* () {
+        const rows = yield* all<{ event_id: string; part: string; key: string | null }>(
           'SELECT event_id, part, key FROM media m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = m.event_id) LIMIT ?',
           [limit],
         );
-        for (const row of rows) db.run('DELETE FROM media WHERE event_id = ? AND part = ?', [row.event_id, row.part]);
+        for (const row of rows)
+          yield* run('DELETE FROM media WHERE event_id = ? AND part = ?', [row.event_id, row.part]);
         return rows.flatMap((row) => (row.key ? [row.key] : []));
-      });
-    },
+      }),
 
-    async getMedia(eventId) {
-      return mediaOfEvents(db, [eventId]).get(eventId) ?? [];
-    },
+    getMedia: (eventId) =>
+      sql.read(function* () {
+        return (yield* mediaOfEvents([eventId], each)).get(eventId) ?? [];
+      }),
   };
 }

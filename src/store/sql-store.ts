@@ -1,7 +1,10 @@
-// The Store on SQLite, written once against the SqlDriver port (sql-driver.ts) so the Node,
-// Workers and Deno runtimes share it. Times are epoch milliseconds.
+// The Store on SQL, written once as plans (sql-plan.ts) so that the SQLite runtimes (Node,
+// Workers, Deno self-hosted) and Postgres share it; the schema below is SQLite's (Postgres has its
+// own in postgres/schema.ts, the same tables). Times are epoch milliseconds.
+import type { Defer } from './batch.ts';
 import type { SqlDriver } from './sql-driver.ts';
-import { createBatcher, type Defer } from './batch.ts';
+import { all, run, type Plan, type SqlRunner } from './sql-plan.ts';
+import { sqliteRunner } from './sqlite-runner.ts';
 import { createSqlOperatorStore } from './sql-operator-store.ts';
 import { preview } from '../event-preview.ts';
 import { attemptsAfter, chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
@@ -111,29 +114,26 @@ export interface SqlStoreOptions {
   defer?: Defer;
 }
 
-/** Creates the tables if needed and returns the Store over them. */
+/** Creates the SQLite tables if needed and returns the Store over them. */
 export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
   db.exec(SCHEMA);
   db.exec(CONTROL_SCHEMA);
   db.exec(MEDIA_SCHEMA);
   migrate(db);
+  return createSqlStoreOn(sqliteRunner(db, options.defer), options);
+}
+
+/** The Store over tables that exist, whatever the database behind `sql`. */
+export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 'defer'>): Store {
+  const { each, holder } = sql.dialect;
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
-  function ingestOne(event: NewEvent): 'accepted' | 'duplicate' {
-    const [seen] = db.all<{ received_at: number }>('SELECT received_at FROM events WHERE id = ?', [event.id]);
-    if (seen && event.receivedAt - seen.received_at < options.dedupWindowMs) {
-      db.run('UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?', [
-        event.receivedAt,
-        event.id,
-      ]);
-      return 'duplicate';
-    }
-    // Seen before the window began (only possible when retention outlasts it): a new occurrence.
-    db.run(
+  function* ingestOne(event: NewEvent): Plan<'accepted' | 'duplicate'> {
+    // One statement for a new event, the common case; a conflict is exact even between relays
+    // (Postgres makes the second insert wait for the first one's commit).
+    const inserted = yield* all(
       `INSERT INTO events (id, instance, type, subject, received_at, preview, recovered, attributes, data, body, last_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET received_at = excluded.received_at, preview = excluded.preview, recovered = excluded.recovered, attributes = excluded.attributes,
-         data = excluded.data, body = excluded.body, duplicates = 0, last_seen_at = excluded.last_seen_at`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         event.id,
         event.instance,
@@ -148,12 +148,34 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         event.receivedAt,
       ],
     );
+    if (inserted.length === 0) {
+      const seen = yield* run(
+        'UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ? AND ? - received_at < ?',
+        [event.receivedAt, event.id, event.receivedAt, options.dedupWindowMs],
+      );
+      if (seen > 0) return 'duplicate';
+      // Seen before the window began (only possible when retention outlasts it): a new occurrence.
+      yield* run(
+        `UPDATE events SET received_at = ?, preview = ?, recovered = ?, attributes = ?, data = ?, body = ?, duplicates = 0, last_seen_at = ?
+         WHERE id = ?`,
+        [
+          event.receivedAt,
+          event.preview,
+          event.recovered ? 1 : 0,
+          event.attributes,
+          event.data,
+          event.body,
+          event.receivedAt,
+          event.id,
+        ],
+      );
+    }
     if (event.targets.length > 0) {
       // Targets that take archived files wait for them (sql-media-store.ts WAITING).
       const waiting = event.media?.length ? (event.waitFor ?? []) : [];
-      db.run(
+      yield* run(
         `INSERT INTO deliveries (event_id, target, chat, status, next_at, updated_at)
-         SELECT ?, value, ?, 'pending', CASE WHEN value IN (SELECT value FROM json_each(?)) THEN ? ELSE ? END, ? FROM json_each(?)`,
+         SELECT ?, value, ?, 'pending', CASE WHEN value IN (SELECT value FROM ${each}) THEN ? ELSE ? END, ? FROM ${each}`,
         [
           event.id,
           chatKey(event.instance, event.subject),
@@ -165,137 +187,130 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
         ],
       );
     }
-    insertMedia(db, event);
+    yield* insertMedia(event);
     return 'accepted';
   }
 
-  function recordOne(a: AttemptRecord): void {
+  function* recordOne(a: AttemptRecord): Plan<void> {
     const id = Number(a.ref);
-    db.run(
+    yield* run(
       `INSERT INTO attempts (delivery_id, event_id, target, series, attempt, started_at, latency_ms, status_code, error, outcome)
-       SELECT ?, ?, ?, series, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
-      [id, a.eventId, a.target, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome, id],
+       VALUES (?, ?, ?, COALESCE((SELECT series FROM deliveries WHERE id = ?), 0), ?, ?, ?, ?, ?, ?)`,
+      [id, a.eventId, a.target, id, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
     );
     const settledAt = a.startedAt + a.latencyMs;
-    db.run(
+    yield* run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
        WHERE id = ?`,
       [STATUS_AFTER[a.outcome], attemptsAfter(a), a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, id],
     );
   }
 
-  function claimAll(requests: ClaimRequest[], now: number): ClaimedDelivery[] {
-    return requests.flatMap(({ target, limit, leaseMs, perChat, media }) => {
+  function* claimAll(requests: ClaimRequest[], now: number): Plan<ClaimedDelivery[]> {
+    const claimed: ClaimedDelivery[] = [];
+    for (const { target, limit, leaseMs, perChat, media } of requests) {
       // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
       // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
-      const inOrder = perChat
+      const where = perChat
         ? `AND (d.chat IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p
              WHERE p.target = d.target AND p.chat = d.chat AND p.status = 'pending' AND p.id < d.id))`
         : '';
-      const rows = db.all<{
-        id: number;
-        event_id: string;
-        attempts: number;
-        attributes: string;
-        data: string;
-        body: Uint8Array;
-      }>(
-        `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${inOrder}
-         ORDER BY d.next_at, d.id LIMIT ?`,
-        [target, now, limit],
-      );
-      if (rows.length === 0) return [];
-      db.run('UPDATE deliveries SET leased = 1, next_at = ? WHERE id IN (SELECT value FROM json_each(?))', [
-        now + leaseMs,
-        JSON.stringify(rows.map((row) => row.id)),
-      ]);
+      const rows = yield* sql.dialect.claimDeliveries({ target, now, limit, leaseEnd: now + leaseMs, where });
+      if (rows.length === 0) continue;
       const files = media
-        ? mediaOfEvents(
-            db,
+        ? yield* mediaOfEvents(
             rows.map((row) => row.event_id),
+            each,
           )
         : null;
-      return rows.map((row): ClaimedDelivery => ({
-        ref: row.id,
-        eventId: row.event_id,
-        target,
-        attempt: row.attempts + 1,
-        attributes: row.attributes,
-        data: row.data,
-        body: row.body,
-        ...(files ? { media: files.get(row.event_id) ?? [] } : {}),
-      }));
-    });
+      for (const row of rows)
+        claimed.push({
+          ref: row.id,
+          eventId: row.event_id,
+          target,
+          attempt: row.attempts + 1,
+          attributes: row.attributes,
+          data: row.data,
+          body: row.body,
+          ...(files ? { media: files.get(row.event_id) ?? [] } : {}),
+        });
+    }
+    return claimed;
   }
 
-  // Group commit (see batch.ts): the ingests, attempt records and claims of one event-loop turn
-  // share one transaction, so one wait for the disk. A failed commit fails every write of its
-  // batch, none half-done.
-  const write = createBatcher(
-    (jobs: (() => unknown)[]) => db.transaction(() => jobs.map((job) => job())),
-    options.defer,
-  );
-  const inBatch = <T>(job: () => T) => write(job) as Promise<T>;
+  function* pruneBatch(now: number): Plan<number> {
+    const ids = yield* all<{ id: string }>(
+      `SELECT id FROM events e WHERE received_at < ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered')
+       LIMIT ?`,
+      [now - options.retentionMs, PRUNE_BATCH],
+    );
+    if (ids.length === 0) return 0;
+    const list = JSON.stringify(ids.map((row) => row.id));
+    yield* run(
+      `DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM ${each}))`,
+      [list],
+    );
+    yield* run(`DELETE FROM deliveries WHERE event_id IN (SELECT value FROM ${each})`, [list]);
+    return yield* run(`DELETE FROM events WHERE id IN (SELECT value FROM ${each})`, [list]);
+  }
 
   return {
-    ...createSqlOperatorStore(db),
-    ...createSqlControlStore(db),
-    ...createSqlMediaStore(db),
+    ...createSqlOperatorStore(sql),
+    ...createSqlControlStore(sql),
+    ...createSqlMediaStore(sql),
 
-    async quarantine(q: QuarantinedBody) {
-      const [row] = db.all<{ id: number }>(
-        'INSERT INTO quarantine (received_at, reason, instance, content_type, body) VALUES (?, ?, ?, ?, ?) RETURNING id',
-        [q.receivedAt, q.reason, q.instance, q.contentType, q.body],
-      );
-      return quarantineId(row!.id);
-    },
+    quarantine: (q: QuarantinedBody) =>
+      sql.read(function* () {
+        const [row] = yield* all<{ id: number }>(
+          'INSERT INTO quarantine (received_at, reason, instance, content_type, body) VALUES (?, ?, ?, ?, ?) RETURNING id',
+          [q.receivedAt, q.reason, q.instance, q.contentType, q.body],
+        );
+        return quarantineId(row!.id);
+      }),
 
-    ingest: (event) => inBatch(() => ingestOne(event)),
-    claim: (requests, now) => inBatch(() => claimAll(requests, now)),
-    record: (attempt) => inBatch(() => recordOne(attempt)),
+    // Group commit (see batch.ts): the ingests, attempt records and claims of one event-loop turn
+    // share one transaction, so one wait for the disk. A failed commit fails every write of its
+    // batch, none half-done.
+    ingest: (event) => sql.batched(() => ingestOne(event)),
+    claim: (requests, now) => sql.batched(() => claimAll(requests, now)),
+    record: (attempt) => sql.batched(() => recordOne(attempt)),
 
-    async releaseClaims(now) {
-      db.run("UPDATE media SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);
-      return db.run("UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'", [now]);
-    },
+    // One owner: whatever is leased was left by its previous run. Several relays: only this
+    // relay's own leases (a restarted relay of the same name); the others' end by themselves.
+    releaseClaims: (now) =>
+      sql.read(function* () {
+        const mine = holder === null ? '' : ' AND holder = ?';
+        const params = holder === null ? [now] : [now, holder];
+        yield* run(`UPDATE media SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'${mine}`, params);
+        return yield* run(
+          `UPDATE deliveries SET leased = 0, next_at = ? WHERE leased = 1 AND status = 'pending'${mine}`,
+          params,
+        );
+      }),
 
-    async nextDueAt(targets) {
-      if (targets.length === 0) return null;
-      const [row] = db.all<{ next: number | null }>(
-        "SELECT MIN(next_at) AS next FROM deliveries WHERE status = 'pending' AND next_at < ? AND target IN (SELECT value FROM json_each(?))",
-        [WAITING, JSON.stringify(targets)],
-      );
-      return row?.next ?? null;
-    },
+    nextDueAt: (targets) =>
+      sql.read(function* () {
+        if (targets.length === 0) return null;
+        const [row] = yield* all<{ next: number | null }>(
+          `SELECT MIN(next_at) AS next FROM deliveries WHERE status = 'pending' AND next_at < ? AND target IN (SELECT value FROM ${each})`,
+          [WAITING, JSON.stringify(targets)],
+        );
+        return row?.next ?? null;
+      }),
 
     async prune(now) {
       let pruned = 0;
       for (;;) {
-        const deleted = db.transaction(() => {
-          const ids = db.all<{ id: string }>(
-            `SELECT id FROM events e WHERE received_at < ?
-               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status != 'delivered')
-             LIMIT ?`,
-            [now - options.retentionMs, PRUNE_BATCH],
-          );
-          if (ids.length === 0) return 0;
-          const list = JSON.stringify(ids.map((row) => row.id));
-          db.run(
-            'DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?)))',
-            [list],
-          );
-          db.run('DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))', [list]);
-          return db.run('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))', [list]);
-        });
+        const deleted = await sql.transaction(() => pruneBatch(now));
         pruned += deleted;
         if (deleted < PRUNE_BATCH) return pruned;
       }
     },
 
-    async ping() {
-      db.all('SELECT 1 FROM events LIMIT 0');
-    },
+    ping: () =>
+      sql.read(function* () {
+        yield* all('SELECT 1 FROM events LIMIT 0');
+      }),
   };
 }

@@ -195,7 +195,7 @@ export interface Store extends AppStore {
   claim(requests: ClaimRequest[], now: number): Promise<ClaimedDelivery[]>;
   /** Records one attempt and moves its delivery on. */
   record(attempt: AttemptRecord): Promise<void>;
-  /** Makes every leased delivery (and media job) due now: for a single owner starting up, nothing is in flight. */
+  /** Makes every leased delivery (and media job) due now: for a single owner starting up, nothing is in flight; where relays share the store, only this relay's own. */
   releaseClaims(now: number): Promise<number>;
   /** Up to `limit` due media jobs, oldest first, leased until `now + leaseMs`. */
   claimMedia(limit: number, now: number, leaseMs: number): Promise<MediaJob[]>;
@@ -213,6 +213,20 @@ export interface Store extends AppStore {
   saveTargetState(state: TargetState): Promise<boolean>;
   /** Makes the pending deliveries of `target` last touched before `before` dead, with `error`; returns how many. */
   expireHeld(target: string, before: number, error: string, now: number): Promise<number>;
+  /**
+   * Takes or renews the lease `name` (a pulled instance, a reconciliation pass, pruning) for
+   * `ttlMs`: true when this relay holds it now. Where several relays share the store, the work it
+   * names runs in one of them at a time; a store with one owner always answers true.
+   */
+  takeLease(name: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives a lease up before its time (a relay stopping), for another relay to take at once. */
+  dropLease(name: string): Promise<void>;
+  /**
+   * Reserves the next start of a rate-limited target, `intervalMs` after the one before it, at
+   * or after `now`, and returns it, where relays share the target; null for a store with one
+   * owner, whose dispatcher spaces the starts itself (delivery/rate.ts).
+   */
+  reserveStart(target: string, now: number, intervalMs: number): Promise<number | null>;
 }
 
 // ---- what operators read and do (admin API, inspector, metrics) ----------------------------

@@ -1,8 +1,11 @@
-// The store contract on Deno: the SQL store over node:sqlite, and the Deno KV store.
+// The store contract on Deno: the SQL store over node:sqlite and over Postgres (the `postgres`
+// client runs on Deno too), and the Deno KV store.
 /// <reference path="../../src/runtimes/deno/node-sqlite.d.ts" />
 import { openNodeSqlite } from '../../src/runtimes/deno/sqlite-driver.ts';
 import { createKvStore } from '../../src/store/kv-store.ts';
 import { createSqlStore } from '../../src/store/sql-store.ts';
+import { openPostgresStore } from '../../src/store/postgres/store.ts';
+import { startPostgres } from '../helpers/postgres.ts';
 import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';
 
 Deno.test('the SQL store on node:sqlite', async (t) => {
@@ -10,6 +13,24 @@ Deno.test('the SQL store on node:sqlite', async (t) => {
     await t.step(c.name, () =>
       c.run(createSqlStore(openNodeSqlite(`${Deno.makeTempDirSync()}/relay.db`), CONTRACT_OPTIONS)),
     );
+  }
+});
+
+Deno.test({ name: 'the SQL store on Postgres', sanitizeOps: false, sanitizeResources: false }, async (t) => {
+  const server = await startPostgres();
+  try {
+    for (const c of STORE_CONTRACT) {
+      await t.step(c.name, async () => {
+        const store = await openPostgresStore({ url: await server.database(), holder: 'deno', ...CONTRACT_OPTIONS });
+        try {
+          await c.run(store);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  } finally {
+    await server.stop();
   }
 });
 

@@ -11,11 +11,11 @@ export interface StoreCase {
 /** Every store under test is made with these windows. */
 export const CONTRACT_OPTIONS = { dedupWindowMs: 60_000, retentionMs: 120_000 };
 
-const T0 = 1_800_000_000_000;
+export const T0 = 1_800_000_000_000;
 const LEASE = 30_000;
 let serial = 0;
 
-function event(overrides: Partial<NewEvent> = {}): NewEvent {
+export function event(overrides: Partial<NewEvent> = {}): NewEvent {
   const id = overrides.id ?? `ev${serial++}x${Math.random().toString(36).slice(2, 8)}`;
   const data = {
     webhook: 'incomingMessageReceived',

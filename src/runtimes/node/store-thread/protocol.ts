@@ -38,6 +38,9 @@ export const STORE_METHODS = Object.keys({
   nextMediaDueAt: 1,
   takeOrphanMedia: 1,
   getMedia: 1,
+  takeLease: 1,
+  dropLease: 1,
+  reserveStart: 1,
 } satisfies Record<StoreMethod, 1>) as StoreMethod[];
 
 export interface ThreadData {

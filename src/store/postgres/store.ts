@@ -1,0 +1,73 @@
+// The Store on Postgres (RELAY_DATABASE_URL=postgres://…), which several relays share: the SQL
+// store's plans (sql-store.ts) over the Postgres runner, on tables made at start.
+import postgres from 'postgres';
+import { createSqlStoreOn, type SqlStoreOptions } from '../sql-store.ts';
+import type { Store } from '../store.ts';
+import { postgresRunner } from './runner.ts';
+import { MIGRATE } from './schema.ts';
+import { createPostgresFeed, type PostgresFeed } from './live-feed.ts';
+
+export interface PostgresStoreOptions extends Omit<SqlStoreOptions, 'defer'> {
+  url: string;
+  /** This relay's name in the leases it takes (RELAY_ID; unique per running relay). */
+  holder: string;
+  /** Connections in the pool (default 10). */
+  max?: number;
+}
+
+export interface PostgresStore extends Store {
+  /** The inspector's live list across the relays on this database. */
+  feed: PostgresFeed;
+  /** Runs statements without parameters (diagnostics, and tests). */
+  exec(sql: string): Promise<void>;
+  /** Waits for the statements in flight, then closes the connections. */
+  close(): Promise<void>;
+}
+
+/** Times, counts and ids are BIGINT: read back as numbers (epoch ms fit in 2^53). */
+const NUMBER = { to: 20, from: [20, 1700], serialize: (x: number) => String(x), parse: (x: string) => Number(x) };
+
+/** The database could not be reached or set up at start; the message names it without its password. */
+export class DatabaseUnavailable extends Error {}
+
+/** Where a URL points, for messages: host, port and database, never the credentials. */
+export function databaseName(url: string): string {
+  try {
+    const { hostname, port, pathname } = new URL(url);
+    return `${hostname}:${port || 5432}${pathname}`;
+  } catch {
+    return 'RELAY_DATABASE_URL';
+  }
+}
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  if (!/^postgres(ql)?:\/\//.test(options.url))
+    throw new DatabaseUnavailable('RELAY_DATABASE_URL must be a postgres:// URL');
+  const client = postgres(options.url, {
+    max: options.max ?? 10,
+    // A database that does not answer makes ingests fail (503) in seconds, not after the default 30.
+    connect_timeout: 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    types: { bigint: NUMBER },
+  });
+  try {
+    await client.begin((tx) => tx.unsafe(MIGRATE).simple());
+  } catch (err) {
+    await client.end({ timeout: 1 });
+    throw new DatabaseUnavailable(
+      `the database at ${databaseName(options.url)} could not be set up: ${(err as Error).message}`,
+    );
+  }
+  const store = createSqlStoreOn(postgresRunner(client, options.holder), options);
+  const feed = createPostgresFeed(client, options.holder);
+  return {
+    ...store,
+    feed,
+    exec: async (sql) => void (await client.unsafe(sql).simple()),
+    async close() {
+      feed.close();
+      await client.end({ timeout: 5 });
+    },
+  };
+}
