@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { createAdminApi } from './admin/api.ts';
 import { createAlerter } from './alerts.ts';
 import { createAdminAuth } from './admin/auth.ts';
-import { createLiveFeed, publishAccepted } from './admin/live.ts';
+import { createLiveFeed, publishAccepted, type SharedFeed } from './admin/live.ts';
 import { createOperations } from './admin/operations.ts';
 import { describeTargets } from './admin/targets.ts';
 import type { RelayConfig } from './config.ts';
@@ -52,6 +52,8 @@ export interface RelayPorts {
   media?: { blobs: MediaBlobs; links: MediaLinks };
   /** An event with files to archive was stored: the runtime wakes its archiver. */
   onMedia?: () => void;
+  /** Where relays share a store, how the live list reaches the others (Postgres: LISTEN/NOTIFY). */
+  sharedFeed?: SharedFeed;
 }
 
 /** How far back the targets page and its success rates look. */
@@ -67,7 +69,7 @@ export function createRelay(ports: RelayPorts): Relay {
   const { config, store, logger, metrics } = ports;
   const now = ports.now ?? Date.now;
   const sha256 = ports.sha256 ?? webCryptoSha256;
-  const live = createLiveFeed();
+  const live = createLiveFeed(ports.sharedFeed);
   const alerter = createAlerter({
     store,
     targets: config.targets,

@@ -18,6 +18,7 @@ import type { MediaBlobs } from './media/blobs.ts';
 import type { FileFetch } from './media/download.ts';
 import { createMediaLinks, mediaLinkOptions } from './media/links.ts';
 import type { Store } from './store/store.ts';
+import type { SharedFeed } from './admin/live.ts';
 import { USER_AGENT } from './version.ts';
 
 export interface ProcessRelayPorts {
@@ -39,10 +40,14 @@ export interface ProcessRelayPorts {
   reconcileDriver?: ReconcileDriver;
   /** The media archive's files and its guarded fetch (media.archive on; the runtime refuses to start without them). */
   media?: { blobs: MediaBlobs; fetchFile: FileFetch };
+  /** Where relays share the store: the live list across them. */
+  sharedFeed?: SharedFeed;
 }
 
 /** How long after a start a pushed instance is first reconciled (or one interval, if shorter). */
 const PUSH_SETTLE_MS = 2 * 60_000;
+/** The longest a reconciliation pass may hold its lease (it drops it when done). */
+const PASS_LEASE_MS = 10 * 60_000;
 
 export type ReconcileDriver = (reconciler: Reconciler) => { start(): Promise<void>; stop(): Promise<void> };
 
@@ -106,6 +111,7 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     onAccepted: ports.onAccepted,
     media: ports.media && linkOptions ? { blobs: ports.media.blobs, links: createMediaLinks(linkOptions) } : undefined,
     onMedia: () => archiving?.wake(),
+    sharedFeed: ports.sharedFeed,
   });
   let pullers: { instance: string; puller: Puller }[] = [];
   const reconciler = createReconciler({
@@ -122,6 +128,10 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
     ready: (instance) =>
       pullers.find((p) => p.instance === instance)?.puller.drained ??
       Date.now() - startedAt >= Math.min(PUSH_SETTLE_MS, config.reconcile?.everyMs ?? 0),
+    lease: {
+      take: (instance) => store.takeLease(`reconcile:${instance}`, Date.now(), PASS_LEASE_MS),
+      drop: (instance) => store.dropLease(`reconcile:${instance}`),
+    },
   });
   let startedAt = Number.POSITIVE_INFINITY;
   const reconciling = (ports.reconcileDriver ?? ((r) => timerDriver(r, logger)))(reconciler);
@@ -137,7 +147,19 @@ export function createProcessRelay(ports: ProcessRelayPorts): ProcessRelay {
           ? [
               {
                 instance,
-                puller: startPuller({ instance, pull, fetch: ports.fetch, ingest, logger, metrics, now: Date.now }),
+                puller: startPuller({
+                  instance,
+                  pull,
+                  fetch: ports.fetch,
+                  ingest,
+                  logger,
+                  metrics,
+                  now: Date.now,
+                  lease: {
+                    take: (ttlMs) => store.takeLease(`pull:${instance}`, Date.now(), ttlMs),
+                    drop: () => store.dropLease(`pull:${instance}`),
+                  },
+                }),
               },
             ]
           : [],

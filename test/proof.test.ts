@@ -13,4 +13,5 @@ it('loses no accepted notification through kills, faulty targets and a full disk
     expect(result.outOfOrder, `${result.scenario}: per-chat order`).toBe(0);
   }
   expect(results[1]!.resent, 'the full store refused notifications with 503').toBeGreaterThan(0);
-}, 240_000);
+  expect(results[3]!.resent, 'the relays answered 503 while Postgres was away').toBeGreaterThan(0);
+}, 360_000);

@@ -1,8 +1,8 @@
 // The proof that nothing is lost: a stand-in for Green API (one notification at a time per
 // instance, the same one resent until it gets a 200, on a compressed clock) sends to the Node
-// relay while faults are thrown at it, then checks that every accepted event reached every target
-// at least once, and counts the duplicates. `npm run proof` runs every scenario at full size;
-// test/proof.test.ts runs a short form in `npm test`.
+// relay, or to three relays sharing a Postgres, while faults are thrown at them, then checks that
+// every accepted event reached every target at least once, and counts the duplicates. `npm run
+// proof` runs every scenario at full size; test/proof.test.ts runs a short form in `npm test`.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,8 @@ import { validateConfig } from '../../src/config.ts';
 import { startNodeRelay } from '../../src/runtimes/node/relay.ts';
 import { fixture } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
-import { spawnRelay } from '../../test/helpers/process.ts';
+import { startPostgres } from '../../test/helpers/postgres.ts';
+import { spawnRelay, type RelayProcess } from '../../test/helpers/process.ts';
 import { startSink, type Sink, type SinkReply } from '../../test/helpers/sink.ts';
 
 const TOKEN = 'proof-token';
@@ -36,7 +37,7 @@ export interface ScenarioResult {
 export interface ProofOptions {
   instances: number;
   perInstance: number;
-  /** SIGKILLs in the kill scenario. */
+  /** SIGKILLs in the kill scenario, and in the shared one (of random relays). */
   kills: number;
   /** The load scenario, or null to skip it. */
   load: { instances: number; perSecond: number; seconds: number } | null;
@@ -270,6 +271,74 @@ async function storeScenario(options: ProofOptions): Promise<ScenarioResult> {
   return result;
 }
 
+/**
+ * Three relays on one Postgres behind Green API's round robin (each send goes to the next relay
+ * that is up), random SIGKILLs of random relays, each restarted under its name after a moment.
+ */
+async function sharedScenario(options: ProofOptions): Promise<ScenarioResult> {
+  const targets = await faultyTargets(3);
+  const postgres = await startPostgres();
+  const env = { RELAY_DATABASE_URL: await postgres.database() };
+  const config = relayConfig(targets);
+  const dataDir = mkdtempSync(join(tmpdir(), 'proof-shared-'));
+  const start = async (n: number) =>
+    spawnRelay(config, dataDir, { ...env, RELAY_ID: `relay-${n}`, PORT: String(ports[n]) });
+  const ports = await Promise.all([0, 1, 2].map(() => freePort()));
+  const relays: (RelayProcess | null)[] = [];
+  for (const n of [0, 1, 2]) relays.push(await start(n));
+  let turn = 0;
+  const next = () => `http://127.0.0.1:${ports[turn++ % ports.length]}`;
+  const started = Date.now();
+  const roll = random(11);
+  const sending = playGreenApi(next, options.instances, options.perInstance);
+  for (let k = 0; k < options.kills; k++) {
+    await new Promise((resolve) => setTimeout(resolve, 300 + roll() * 700));
+    const n = Math.floor(roll() * relays.length);
+    const relay = relays[n]!;
+    relays[n] = null;
+    relay.child.kill('SIGKILL');
+    await relay.exited;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    relays[n] = await start(n);
+  }
+  const result = await tally(
+    `3 relays on Postgres, random relays killed ×${options.kills}, faulty targets`,
+    started,
+    await sending,
+    targets,
+  );
+  for (const relay of relays) relay?.child.kill('SIGKILL');
+  await Promise.all(relays.map((relay) => relay?.exited));
+  for (const t of targets) await t.sink.close();
+  await postgres.stop();
+  return result;
+}
+
+/** Two relays on a Postgres that goes away for 2 s (a crash, a failover) and comes back. */
+async function postgresScenario(options: ProofOptions): Promise<ScenarioResult> {
+  const targets = await faultyTargets(4);
+  const postgres = await startPostgres();
+  const env = { RELAY_DATABASE_URL: await postgres.database() };
+  const dataDir = mkdtempSync(join(tmpdir(), 'proof-pg-'));
+  const relays = [
+    await spawnRelay(relayConfig(targets), dataDir, { ...env, RELAY_ID: 'relay-0' }),
+    await spawnRelay(relayConfig(targets), dataDir, { ...env, RELAY_ID: 'relay-1' }),
+  ];
+  let turn = 0;
+  const started = Date.now();
+  const sending = playGreenApi(() => relays[turn++ % 2]!.url, options.instances, options.perInstance);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await postgres.pause();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await postgres.resume();
+  const result = await tally('Postgres away for 2 s (503s), then back', started, await sending, targets);
+  for (const relay of relays) relay.child.kill('SIGKILL');
+  await Promise.all(relays.map((relay) => relay.exited));
+  for (const t of targets) await t.sink.close();
+  await postgres.stop();
+  return result;
+}
+
 /** Many instances at Green API's pace, three targets each. */
 async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<ScenarioResult> {
   const targets = await Promise.all(['a', 'b', 'c'].map((name) => target(name, () => ({ status: 200 }))));
@@ -289,7 +358,12 @@ async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<Sc
 }
 
 export async function runProof(options: ProofOptions): Promise<ScenarioResult[]> {
-  const results = [await killScenario(options), await storeScenario(options)];
+  const results = [
+    await killScenario(options),
+    await storeScenario(options),
+    await sharedScenario(options),
+    await postgresScenario(options),
+  ];
   if (options.load) results.push(await loadScenario(options.load));
   return results;
 }

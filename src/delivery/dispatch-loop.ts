@@ -125,8 +125,9 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   /** Starts one attempt, at its rate-limit slot when the target has a limit. */
   function attempt(lane: Lane, delivery: ClaimedDelivery, probe: boolean): void {
     lane.inFlight++;
-    const wait = lane.gate ? lane.gate.reserve(now()) - now() : 0;
-    const started = wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : Promise.resolve();
+    const started = lane.gate
+      ? lane.gate.reserve(now()).then((slot) => new Promise((resolve) => setTimeout(resolve, slot - now())))
+      : Promise.resolve();
     const done = started
       .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { cancel: cancel.signal, probe }))
       .then((retryAt) => {

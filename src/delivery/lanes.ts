@@ -31,12 +31,16 @@ export interface Lane {
  */
 export function createLanes(
   targets: readonly TargetConfig[],
-  deps: SenderDeps & { media?: MediaLinkOptions },
+  deps: SenderDeps & { media?: MediaLinkOptions; store: Pick<Store, 'reserveStart'> },
   gates = new Map<string, RateGate>(),
 ): Lane[] {
   if (deps.media && !deps.mediaLinks) deps = { ...deps, mediaLinks: createMediaLinks(deps.media) };
   return targets.map((target) => {
-    if (target.rateLimit && !gates.has(target.name)) gates.set(target.name, createRateGate(target.rateLimit));
+    if (target.rateLimit && !gates.has(target.name))
+      gates.set(
+        target.name,
+        createRateGate(target.rateLimit, (now, intervalMs) => deps.store.reserveStart(target.name, now, intervalMs)),
+      );
     return { target, send: createSender(target, deps), inFlight: 0, gate: gates.get(target.name) ?? null, busy: false };
   });
 }
@@ -152,7 +156,8 @@ export async function resumeClaims(store: Store, logger: Logger, now: number): P
 
 /**
  * Deletes settled events past their retention, at most once per `everyMs` however often it is
- * called. Between runs it answers without a promise: it is asked on every pump of a busy loop.
+ * called, and where relays share the store, in one of them per `everyMs` (the `prune` lease).
+ * Between runs it answers without a promise: it is asked on every pump of a busy loop.
  */
 export function createPruner(
   store: Store,
@@ -163,8 +168,11 @@ export function createPruner(
   return (now) => {
     if (now - last < everyMs) return undefined;
     last = now;
-    return store.prune(now).then((pruned) => {
-      if (pruned > 0) logger.info('events.pruned', { count: pruned });
-    });
+    return store
+      .takeLease('prune', now, everyMs)
+      .then((mine) => (mine ? store.prune(now) : 0))
+      .then((pruned) => {
+        if (pruned > 0) logger.info('events.pruned', { count: pruned });
+      });
   };
 }

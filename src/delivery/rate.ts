@@ -6,25 +6,36 @@
 // time a claim takes does not squeeze two starts together.
 
 export interface RateGate {
-  /** The earliest next slot (epoch ms). */
+  /** The earliest next slot this relay knows of (epoch ms). */
   readonly nextAt: number;
   /** Reserves the next slot at or after `now`, and returns it. */
-  reserve(now: number): number;
+  reserve(now: number): Promise<number>;
 }
+
+/**
+ * Where relays share a target, its slots are reserved in the store (Store.reserveStart): the
+ * limit is the target's, not each relay's. Null: the store has one owner; this gate decides.
+ */
+export type SharedSlots = (now: number, intervalMs: number) => Promise<number | null>;
 
 /** How long before its slot a delivery is claimed. */
 export const RATE_LOOKAHEAD_MS = 20;
 
-export function createRateGate(limit: { starts: number; perMs: number }): RateGate {
+export function createRateGate(limit: { starts: number; perMs: number }, shared?: SharedSlots): RateGate {
   const interval = limit.perMs / limit.starts;
   let nextAt = Number.NEGATIVE_INFINITY;
   return {
     get nextAt() {
       return nextAt;
     },
-    reserve(now) {
-      const slot = Math.max(now, nextAt);
+    async reserve(now) {
+      let slot = Math.max(now, nextAt);
       nextAt = slot + interval;
+      const common = shared ? await shared(now, interval) : null;
+      if (common !== null) {
+        slot = common;
+        nextAt = Math.max(nextAt, slot + interval);
+      }
       return slot;
     },
   };

@@ -23,6 +23,17 @@ export interface PullerDeps {
   pollMarginMs?: number;
   /** The first wait after a failed call; it doubles up to 30 s (default 1 s). */
   backoffMs?: number;
+  /**
+   * Where several relays share the store, the lease that lets one of them poll this instance at
+   * a time (Store.takeLease); none: this relay always polls.
+   */
+  lease?: PullLease;
+}
+
+export interface PullLease {
+  /** Takes or renews the lease for `ttlMs`; false while another relay holds it. */
+  take(ttlMs: number): Promise<boolean>;
+  drop(): Promise<void>;
 }
 
 export interface Puller {
@@ -36,6 +47,8 @@ export interface Puller {
 const Received = z.object({ receiptId: z.number().int(), body: z.record(z.string(), z.unknown()) });
 
 const BACKOFF_MAX_MS = 30_000;
+/** How often a relay that does not hold an instance's lease looks whether it is free. */
+const STANDBY_MS = 5_000;
 
 const encoder = new TextEncoder();
 
@@ -68,11 +81,27 @@ export function startPuller(deps: PullerDeps): Puller {
 
   const sleep = (ms: number) => pause(ms, stopping.signal);
 
+  // Renewed before every poll; long enough for a poll that takes all of receiveTimeout, so that
+  // the holder keeps it, and short enough that a relay that died is replaced within seconds.
+  const leaseMs = 2 * pull.receiveTimeout * 1000 + 10_000;
+  let leading: boolean | undefined;
+  /** Whether this relay polls now; logs each change. */
+  async function lead(): Promise<boolean> {
+    const held = deps.lease ? await deps.lease.take(leaseMs) : true;
+    if (held !== leading && deps.lease) logger.info(held ? 'pull.leading' : 'pull.standby', { instance });
+    leading = held;
+    return held;
+  }
+
   let drained = false;
   const loop = (async () => {
     let failures = 0;
     while (!stopping.signal.aborted) {
       try {
+        if (!(await lead())) {
+          await sleep(STANDBY_MS);
+          continue;
+        }
         const answer = await call(
           'GET',
           'receiveNotification',
@@ -106,6 +135,8 @@ export function startPuller(deps: PullerDeps): Puller {
     async stop() {
       stopping.abort();
       await loop;
+      // For another relay to take over at once rather than when the lease ends.
+      if (leading) await deps.lease?.drop().catch(() => {});
       logger.info('pull.stopped', { instance });
     },
     get drained() {

@@ -35,6 +35,16 @@ export interface ReconcilerDeps {
    * Green API's queue once: what still waits there is not lost, and must not be taken for recovered.
    */
   ready?: (instance: string) => boolean;
+  /**
+   * Where several relays share the store, the lease that makes a due pass run in one of them
+   * (Store.takeLease); none: this relay runs every due pass.
+   */
+  lease?: PassLease;
+}
+
+export interface PassLease {
+  take(instance: string): Promise<boolean>;
+  drop(instance: string): Promise<void>;
 }
 
 /** What one pass did, as logged. */
@@ -210,12 +220,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       let next: number | null = null;
       for (const instance of clients.keys()) {
         if (running.has(instance)) continue;
-        if ((await dueAt(instance)) <= deps.now()) {
+        // Due here, and (under the lease) still due: another relay may have just made the pass.
+        if ((await dueAt(instance)) <= deps.now() && ((await deps.lease?.take(instance)) ?? true)) {
           try {
-            await pass(instance);
+            if ((await dueAt(instance)) <= deps.now()) await pass(instance);
           } catch (err) {
             if (stopping.signal.aborted) return null;
             logger.warn('reconcile.failed', { instance, error: describeError(err), retryInMs: settings.everyMs });
+          } finally {
+            await deps.lease?.drop(instance).catch(() => {});
           }
         }
         const due = await dueAt(instance);

@@ -1,17 +1,24 @@
-// The shared behaviour cases against the relay on Deno (Deno.serve), with the node:sqlite store and
-// with the Deno KV store, over real HTTP with real sinks; then the shared restart case.
+// The shared behaviour cases against the relay on Deno (Deno.serve), with the node:sqlite store,
+// the Deno KV store and Postgres, over real HTTP with real sinks; then the shared restart case.
 import { BEHAVIOUR, behaviourConfig, behaviourResponder } from '../behaviour/cases.ts';
 import { pauseRestartCase, restartCase, type Start } from '../behaviour/restart.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { startSink } from '../helpers/sink.ts';
 import { spawnDenoRelay, spawnProxy } from './relay.ts';
 
 const options = { sanitizeOps: false, sanitizeResources: false };
 
-for (const store of ['sqlite', 'kv'] as const) {
+for (const store of ['sqlite', 'kv', 'postgres'] as const) {
   Deno.test({ name: `behaviour on deno (${store} store)`, ...options }, async (t) => {
     const sink = await startSink(behaviourResponder());
     const dir = Deno.makeTempDirSync();
-    const env: Record<string, string> = store === 'kv' ? { RELAY_STORE: 'kv', RELAY_KV_PATH: `${dir}/relay.kv` } : {};
+    const postgres: TestPostgres | undefined = store === 'postgres' ? await startPostgres() : undefined;
+    const env: Record<string, string> =
+      store === 'kv'
+        ? { RELAY_STORE: 'kv', RELAY_KV_PATH: `${dir}/relay.kv` }
+        : postgres
+          ? { RELAY_DATABASE_URL: await postgres.database() }
+          : {};
     const relay = await spawnDenoRelay(behaviourConfig(sink.url.replace('/hook', '')), dir, env);
     const proxy = await spawnProxy(relay.url);
     try {
@@ -25,6 +32,7 @@ for (const store of ['sqlite', 'kv'] as const) {
       proxy.stop();
       await relay.kill();
       await sink.close();
+      await postgres?.stop();
     }
   });
 }

@@ -10,6 +10,8 @@ export interface FakeGreenApi {
   queue: { receiptId: number; body: object }[];
   /** Every call, as "GET receiveNotification" or "DELETE deleteNotification 7". */
   calls: string[];
+  /** The most receiveNotification calls open at once so far (one puller: 1). */
+  readonly mostPolling: number;
   enqueue(body: object): number;
   /** The next `count` calls answer 500. */
   failNext(count: number): void;
@@ -31,6 +33,8 @@ export async function startFakeGreenApi(
   let holding: string | null = null;
   let failing = 0;
   let nextReceipt = 1;
+  let polling = 0;
+  let mostPolling = 0;
 
   const server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
@@ -54,6 +58,8 @@ export async function startFakeGreenApi(
       return void res.end(JSON.stringify({ result: found, reason: found ? '' : 'receiptId not found' }));
     }
     if (match[2] === 'receiveNotification' && req.method === 'GET') {
+      mostPolling = Math.max(mostPolling, ++polling);
+      res.on('close', () => polling--);
       const answer = () => res.end(queue[0] ? JSON.stringify(queue[0]) : 'null');
       if (queue.length > 0) return answer();
       const waitMs = Math.min(
@@ -81,6 +87,9 @@ export async function startFakeGreenApi(
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     queue,
     calls,
+    get mostPolling() {
+      return mostPolling;
+    },
     enqueue(body) {
       const receiptId = nextReceipt++;
       queue.push({ receiptId, body });

@@ -6,8 +6,10 @@ export interface Proxy {
   stop(): void;
 }
 
-export async function startProxy(upstream: string): Promise<Proxy> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/proxy-server.ts', upstream], {
+/** A proxy in front of `upstream`, or a round-robin balancer (headers untouched) in front of several. */
+export async function startProxy(upstream: string | string[], options: { balancer?: boolean } = {}): Promise<Proxy> {
+  const args = ['--import', 'tsx', 'test/helpers/proxy-server.ts', [upstream].flat().join(',')];
+  const child = spawn(process.execPath, options.balancer ? [...args, '--balancer'] : args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';

@@ -1,13 +1,15 @@
 // `deno task start`: the relay on Deno. The same config, environment and demo mode as Node;
 // Deno.serve; self-hosted, the SQL store over node:sqlite in RELAY_DATA_DIR with the dispatcher as
-// an in-process loop; on Deno Deploy (no writable filesystem) or with RELAY_STORE=kv, the Deno KV
-// store with deliveries woken through the KV queue.
+// an in-process loop, or on Postgres (RELAY_DATABASE_URL) shared with other relays; on Deno
+// Deploy (no writable filesystem) or with RELAY_STORE=kv, the Deno KV store with deliveries woken
+// through the KV queue.
 import { getConnInfo } from 'hono/deno';
 import { fetchPost } from '../../delivery/http-post.ts';
 import { createJsonLogger } from '../../log.ts';
 import { createProcessRelay } from '../../process-relay.ts';
 import { createKvStore } from '../../store/kv-store.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
+import { DatabaseUnavailable, openPostgresStore } from '../../store/postgres/store.ts';
 import { VERSION } from '../../version.ts';
 import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
 import {
@@ -47,11 +49,12 @@ function writable(dir: string): boolean {
   }
 }
 const canWrite = writable(dataDir);
-const useKv = env.RELAY_STORE === 'kv' || !canWrite;
+const databaseUrl = env.RELAY_DATABASE_URL || undefined;
+const useKv = !databaseUrl && (env.RELAY_STORE === 'kv' || !canWrite);
 // Self-hosted, the SQLite store's data folder is this relay's alone. A writable folder keeps a
 // generated admin token; on Deno Deploy (none) it must be configured, or the admin surface stays closed.
 let lock: { release(): void } | undefined;
-if (!useKv) {
+if (!useKv && !databaseUrl) {
   try {
     lock = lockDataDir(dataDir, openNodeSqliteLock);
   } catch (err) {
@@ -63,7 +66,7 @@ if (!useKv) {
 const admitted = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
 const { generated } = admitted;
 // The media archive keeps its files in the data folder: not on Deno KV (Deno Deploy has no folder to write).
-if (useKv && admitted.config.media) {
+if (!canWrite && admitted.config.media) {
   io.say(
     'green-relay did not start: media.archive needs a writable RELAY_DATA_DIR; it is not offered on the Deno KV store\n',
   );
@@ -72,8 +75,19 @@ if (useKv && admitted.config.media) {
 const config = canWrite ? withMediaKey(admitted.config, dataDir) : admitted.config;
 const storeOptions = { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs };
 const kv = useKv ? await Deno.openKv(env.RELAY_KV_PATH) : undefined;
-const db = kv ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
-const store = kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions);
+const shared = databaseUrl
+  ? await openPostgresStore({
+      url: databaseUrl,
+      holder: env.RELAY_ID || `${env.HOSTNAME ?? 'deno'}:${Deno.pid}`,
+      ...storeOptions,
+    }).catch((err: unknown) => {
+      if (!(err instanceof DatabaseUnavailable)) throw err;
+      io.say(`green-relay did not start: ${err.message}\n`);
+      return io.exit(1) as never;
+    })
+  : undefined;
+const db = kv || shared ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
+const store = shared ?? (kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions));
 const queue = kv ? createKvQueue(kv, fetchPost(fetch), logger) : undefined;
 const relay = createProcessRelay({
   config,
@@ -87,6 +101,7 @@ const relay = createProcessRelay({
   dispatcher: queue?.dispatcher,
   reconcileDriver: queue?.reconcileDriver,
   media: config.media ? { blobs: fileBlobs(`${dataDir}/${MEDIA_DIR}`), fetchFile: guardedFetch } : undefined,
+  sharedFeed: shared?.feed,
 });
 await relay.start();
 
@@ -99,7 +114,7 @@ const server = Deno.serve(
         port,
         version: VERSION,
         runtime: 'deno',
-        store: kv ? 'kv' : 'sqlite',
+        store: shared ? 'postgres' : kv ? 'kv' : 'sqlite',
         targets: config.targets.map((t) => t.name),
       });
       const url = `http://${hostname === '0.0.0.0' ? 'localhost' : hostname}:${port}`;
@@ -120,6 +135,7 @@ async function stop(signal: string): Promise<void> {
   await relay.stop();
   db?.close();
   kv?.close();
+  await shared?.close();
   lock?.release();
   relay.logger.info('relay.stopped');
   Deno.exit(0);

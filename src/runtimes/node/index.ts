@@ -1,9 +1,11 @@
-// `npm start`: the relay on Node. Reads PORT, HOST, RELAY_CONFIG and RELAY_DATA_DIR; without a
+// `npm start`: the relay on Node. Reads PORT, HOST, RELAY_CONFIG, RELAY_DATA_DIR, and
+// RELAY_DATABASE_URL and RELAY_ID for a store shared with other relays on Postgres; without a
 // config file it starts in demo mode (one generated token for every instance, no targets, each
 // event printed), so that a first run shows something at once.
 import { createJsonLogger } from '../../log.ts';
 import { demoBanner, eventLine, loadConfigOrExit, type Console } from '../config-file.ts';
 import { DataDirInUse, signInLines } from '../data-dir.ts';
+import { DatabaseUnavailable } from '../../store/postgres/store.ts';
 import { startNodeRelay, type NodeRelay } from './relay.ts';
 
 const env = process.env;
@@ -28,13 +30,15 @@ try {
   relay = await startNodeRelay({
     config,
     dataDir,
+    databaseUrl: env.RELAY_DATABASE_URL || undefined,
+    relayId: env.RELAY_ID || undefined,
     port: Number(env.PORT ?? 8787),
     hostname: env.HOST,
     logger,
     onAccepted: demoToken ? (event) => io.say(eventLine(event)) : undefined,
   });
 } catch (err) {
-  if (!(err instanceof DataDirInUse)) throw err;
+  if (!(err instanceof DataDirInUse || err instanceof DatabaseUnavailable)) throw err;
   io.say(`green-relay did not start: ${err.message}\n`);
   io.exit(1);
 }
