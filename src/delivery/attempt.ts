@@ -62,25 +62,37 @@ export async function runAttempt(
     ...(decision.outcome === 'retry' ? { nextAt: new Date(decision.nextAt).toISOString() } : {}),
   };
   deps.metrics?.attempted(delivery.target, decision.outcome, result.latencyMs);
-  try {
-    await store.record({
-      ref: delivery.ref,
-      eventId: delivery.eventId,
-      target: delivery.target,
-      attempt: delivery.attempt,
-      startedAt: result.startedAt,
-      latencyMs: result.latencyMs,
-      statusCode: result.statusCode,
-      error: result.error,
-      outcome: decision.outcome,
-      nextAt: decision.nextAt,
-    });
-    if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
-    else logger.info('delivery.attempt', fields);
-    return decision.outcome === 'retry' ? decision.nextAt : null;
-  } catch (err) {
-    // The lease runs out and the delivery is sent again: at least once, never lost.
-    logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
-    return null;
+  const record = {
+    ref: delivery.ref,
+    eventId: delivery.eventId,
+    target: delivery.target,
+    attempt: delivery.attempt,
+    startedAt: result.startedAt,
+    latencyMs: result.latencyMs,
+    statusCode: result.statusCode,
+    error: result.error,
+    outcome: decision.outcome,
+    nextAt: decision.nextAt,
+  };
+  // A store that fails for a moment (a full disk, Postgres restarting) is asked again, well
+  // within the lease: an outcome recorded late is not sent twice.
+  for (let retry = 0; ; retry++) {
+    try {
+      await store.record(record);
+      break;
+    } catch (err) {
+      if (retry === RECORD_RETRIES_MS.length) {
+        // The lease runs out and the delivery is sent again: at least once, never lost.
+        logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
+        return null;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECORD_RETRIES_MS[retry]));
+    }
   }
+  if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);
+  else logger.info('delivery.attempt', fields);
+  return decision.outcome === 'retry' ? decision.nextAt : null;
 }
+
+/** The waits before asking a failing store again to record an attempt: 7.7 s in all, inside any lease (lanes.ts LEASE_MARGIN_MS). */
+const RECORD_RETRIES_MS = [200, 500, 1_000, 2_000, 4_000];
