@@ -125,9 +125,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   /** Starts one attempt, at its rate-limit slot when the target has a limit. */
   function attempt(lane: Lane, delivery: ClaimedDelivery, probe: boolean): void {
     lane.inFlight++;
-    const started = lane.gate
-      ? lane.gate.reserve(now()).then((slot) => new Promise((resolve) => setTimeout(resolve, slot - now())))
-      : Promise.resolve();
+    const started = lane.gate ? lane.gate.wait(now) : Promise.resolve();
     const done = started
       .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { cancel: cancel.signal, probe }))
       .then((retryAt) => {

@@ -63,7 +63,7 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
       }
       lane.busy = true;
       lane.inFlight++;
-      const attempt = (lane.gate ? lane.gate.reserve(now()).then((slot) => sleep(slot - now())) : Promise.resolve())
+      const attempt = (lane.gate ? lane.gate.wait(now) : Promise.resolve())
         .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { probe: plan.probe }))
         .finally(() => {
           lane.inFlight--;

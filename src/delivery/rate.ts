@@ -10,7 +10,16 @@ export interface RateGate {
   readonly nextAt: number;
   /** Reserves the next slot at or after `now`, and returns it. */
   reserve(now: number): Promise<number>;
+  /**
+   * Reserves a slot and resolves at it. A wake-up later than a quarter of the interval (a busy
+   * event loop, a slow store) gives the slot up for a new one: starting late could put this start
+   * just before the next slot's, which may be another relay's.
+   */
+  wait(now: () => number): Promise<void>;
 }
+
+/** Slots given up in a row before a start goes late anyway. */
+const RESLOTS = 3;
 
 /**
  * Where relays share a target, its slots are reserved in the store (Store.reserveStart): the
@@ -24,19 +33,27 @@ export const RATE_LOOKAHEAD_MS = 20;
 export function createRateGate(limit: { starts: number; perMs: number }, shared?: SharedSlots): RateGate {
   const interval = limit.perMs / limit.starts;
   let nextAt = Number.NEGATIVE_INFINITY;
+  async function reserve(now: number): Promise<number> {
+    let slot = Math.max(now, nextAt);
+    nextAt = slot + interval;
+    const common = shared ? await shared(now, interval) : null;
+    if (common !== null) {
+      slot = common;
+      nextAt = Math.max(nextAt, slot + interval);
+    }
+    return slot;
+  }
   return {
     get nextAt() {
       return nextAt;
     },
-    async reserve(now) {
-      let slot = Math.max(now, nextAt);
-      nextAt = slot + interval;
-      const common = shared ? await shared(now, interval) : null;
-      if (common !== null) {
-        slot = common;
-        nextAt = Math.max(nextAt, slot + interval);
+    reserve,
+    async wait(now) {
+      for (let tries = 0; ; tries++) {
+        const slot = await reserve(now());
+        if (slot > now()) await new Promise((resolve) => setTimeout(resolve, slot - now()));
+        if (now() - slot <= interval / 4 || tries === RESLOTS) return;
       }
-      return slot;
     },
   };
 }
