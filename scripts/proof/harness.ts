@@ -357,14 +357,20 @@ async function loadScenario(load: NonNullable<ProofOptions['load']>): Promise<Sc
   return result;
 }
 
-export async function runProof(options: ProofOptions): Promise<ScenarioResult[]> {
-  const results = [
-    await killScenario(options),
-    await storeScenario(options),
-    await sharedScenario(options),
-    await postgresScenario(options),
-  ];
-  if (options.load) results.push(await loadScenario(options.load));
+/** Every scenario in turn; `onResult` hears of each as it ends (a long run shows its progress). */
+export async function runProof(
+  options: ProofOptions,
+  onResult: (result: ScenarioResult) => void = () => {},
+): Promise<ScenarioResult[]> {
+  const scenarios = [killScenario, storeScenario, sharedScenario, postgresScenario];
+  const runs = [...scenarios.map((scenario) => () => scenario(options))];
+  if (options.load) runs.push(() => loadScenario(options.load!));
+  const results: ScenarioResult[] = [];
+  for (const run of runs) {
+    const result = await run();
+    onResult(result);
+    results.push(result);
+  }
   return results;
 }
 

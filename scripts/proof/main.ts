@@ -8,6 +8,7 @@ const results = await runProof(
   short
     ? { instances: 4, perInstance: 50, kills: 2, load: null }
     : { instances: 10, perInstance: 100, kills: 6, load: { instances: 20, perSecond: 50, seconds: 60 } },
+  (result) => console.error(`${result.scenario}: ${result.lost} lost, ${result.seconds.toFixed(1)} s`),
 );
 console.log(`green-relay proof${short ? ' (short)' : ''}: ${cpus().length} cores, Node ${process.version}\n`);
 console.log(proofTable(results));
