@@ -66,7 +66,7 @@ if (!useKv && !databaseUrl) {
 const admitted = canWrite ? withAdminToken(loaded.config, dataDir) : { config: loaded.config, generated: undefined };
 const { generated } = admitted;
 // The media archive keeps its files in the data folder: not on Deno KV (Deno Deploy has no folder to write).
-if (!canWrite && admitted.config.media) {
+if ((useKv || !canWrite) && admitted.config.media) {
   io.say(
     'green-relay did not start: media.archive needs a writable RELAY_DATA_DIR; it is not offered on the Deno KV store\n',
   );
