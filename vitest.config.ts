@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
+    // Two files at a time on this 2-core machine (vitest's default is one less than the cores):
+    // most tests wait on processes, servers and timers, not on the CPU.
+    maxWorkers: 2,
     projects: [
       {
         test: {
