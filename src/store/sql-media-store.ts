@@ -99,7 +99,7 @@ export function* mediaOfEvents(eventIds: string[], each: string): Plan<Map<strin
 export type MediaStore = Pick<Store, 'claimMedia' | 'recordMedia' | 'nextMediaDueAt' | 'takeOrphanMedia' | 'getMedia'>;
 
 export function createSqlMediaStore(sql: SqlRunner): MediaStore {
-  const { each } = sql.dialect;
+  const { each, holder } = sql.dialect;
   return {
     claimMedia: (limit, now, leaseMs) =>
       sql.transaction(function* () {
@@ -122,7 +122,7 @@ export function createSqlMediaStore(sql: SqlRunner): MediaStore {
         yield* run(
           `UPDATE media SET status = ?, attempts = attempts + 1, leased = 0, next_at = ?, error = ?,
              content_type = COALESCE(?, content_type), bytes = COALESCE(?, bytes), key = COALESCE(?, key), updated_at = ?
-           WHERE event_id = ? AND part = ?`,
+           WHERE event_id = ? AND part = ?${holder === null ? '' : ' AND holder = ?'}`,
           [
             r.outcome === 'retry' ? 'pending' : r.outcome,
             r.nextAt ?? r.at,
@@ -133,6 +133,7 @@ export function createSqlMediaStore(sql: SqlRunner): MediaStore {
             r.at,
             r.eventId,
             r.part,
+            ...(holder === null ? [] : [holder]),
           ],
         );
         if (r.outcome === 'retry') return;

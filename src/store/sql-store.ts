@@ -199,10 +199,21 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
       [id, a.eventId, a.target, id, a.attempt, a.startedAt, a.latencyMs, a.statusCode, a.error, a.outcome],
     );
     const settledAt = a.startedAt + a.latencyMs;
+    // Where relays share the store, a relay whose lease ran out (a long pause) and whose delivery
+    // another relay took meanwhile records its attempt, but no longer moves the delivery.
     yield* run(
       `UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, leased = 0, last_status = ?, last_error = ?, updated_at = ?
-       WHERE id = ?`,
-      [STATUS_AFTER[a.outcome], attemptsAfter(a), a.nextAt ?? settledAt, a.statusCode, a.error, settledAt, id],
+       WHERE id = ?${holder === null ? '' : ' AND holder = ?'}`,
+      [
+        STATUS_AFTER[a.outcome],
+        attemptsAfter(a),
+        a.nextAt ?? settledAt,
+        a.statusCode,
+        a.error,
+        settledAt,
+        id,
+        ...(holder === null ? [] : [holder]),
+      ],
     );
   }
 

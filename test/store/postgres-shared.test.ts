@@ -131,6 +131,24 @@ describe('two relays sharing one Postgres', () => {
     assert.equal((await b.claim(request, T0 + LEASE + 1)).length, 5, "a's lease ended: taken over");
   });
 
+  it('keep a late record from moving a delivery another relay took over', async () => {
+    const [a, b] = await pair();
+    const e = event({ targets: ['a'] });
+    await a.ingest(e);
+    const [late] = await a.claim([{ target: 'a', limit: 1, leaseMs: LEASE }], T0);
+    const [taken] = await b.claim([{ target: 'a', limit: 1, leaseMs: LEASE }], T0 + LEASE + 1);
+    assert.equal(taken!.eventId, e.id, "a's lease ran out: b took the delivery");
+    await b.record(delivered(taken!, T0 + LEASE + 2));
+    await a.record({ ...delivered(late!, T0 + LEASE + 3), statusCode: 500, error: 'HTTP 500', outcome: 'dead' });
+    const detail = await a.getEvent(e.id);
+    assert.equal(detail!.deliveries[0]!.status, 'delivered');
+    assert.deepEqual(
+      detail!.attempts.map((attempt) => attempt.outcome),
+      ['delivered', 'dead'],
+      'both attempts are in the history',
+    );
+  });
+
   it('never claim one media job twice', async () => {
     const [a, b] = await pair();
     const media = [
