@@ -15,6 +15,7 @@ import { buildEvent } from '../../src/event.ts';
 import { createTargetMatcher } from '../../src/delivery/filter.ts';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
+import { startPostgres } from '../../test/helpers/postgres.ts';
 import { sendNotifications } from './senders.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -248,6 +249,96 @@ async function floor(): Promise<void> {
   row('floor: forwarder / bare answers/s', `${fmt((100 * forwarder.rps) / bare.rps)} %`);
 }
 
+/** CPU time of a process, its live children and the children it has reaped (a Postgres server and its backends), ms. */
+function treeCpuMs(pid: number): number {
+  const stat = (p: number) =>
+    readFileSync(`/proc/${p}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+  const own = stat(pid);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
+    try {
+      const fields = stat(Number(child));
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended meanwhile: its time is in the parent's reaped children
+    }
+  }
+  return (ticks * 1000) / 100;
+}
+
+/**
+ * Several relays on one Postgres against one relay on SQLite, same run, same closed-loop load (16
+ * connections, split over the relays, as a balancer would), same 3 targets: answers/s, deliveries/s
+ * until the last one arrived, and CPU per notification of every relay process plus (on Postgres)
+ * the database server and its backends.
+ */
+async function sharedStore(): Promise<void> {
+  const sinks = await startSinks(3);
+  const postgres = await startPostgres();
+  const received = async () => (await sinks.stats()).received;
+  const settled = async (count: number) => {
+    const deadline = Date.now() + 300_000;
+    while ((await received()) < count && Date.now() < deadline) await sleep(50);
+    return performance.now();
+  };
+  const measured: { name: string; rps: number; deliveries: number; cpu: number; dbShare: number }[] = [];
+  for (const relays of [0, 1, 2, 3]) {
+    const url = relays > 0 ? await postgres.database() : '';
+    const servers: Server[] = [];
+    for (let n = 0; n < Math.max(1, relays); n++)
+      servers.push(
+        await startServer(
+          'relay',
+          relayConfig(sinks.urls),
+          relays > 0 ? { RELAY_DATABASE_URL: url, RELAY_ID: `bench-${n}` } : {},
+        ),
+      );
+    const dbCpu = () => (relays > 0 ? treeCpuMs(postgres.pid()) : 0);
+    const load = (rate?: number) =>
+      Promise.all(
+        servers.map((s, i) =>
+          cannon(s.url, {
+            // 16 in all: 6, 5 and 5 for three relays.
+            connections: Math.floor(16 / servers.length) + (i < 16 % servers.length ? 1 : 0),
+            rate: rate && rate / servers.length,
+          }),
+        ),
+      );
+    const before = await received();
+    const warm = await load(500);
+    await settled(before + warm.reduce((sum, r) => sum + r['2xx'], 0) * 3);
+    await sleep(500);
+    const base = await received();
+    const cpu = servers.reduce((sum, s) => sum + s.cpuMs(), 0);
+    const db = dbCpu();
+    const started = performance.now();
+    const runs = await load();
+    const answered = runs.reduce((sum, r) => sum + r['2xx'], 0);
+    const until = await settled(base + answered * 3);
+    const relayCpu = servers.reduce((sum, s) => sum + s.cpuMs(), 0) - cpu;
+    const dbUsed = dbCpu() - db;
+    measured.push({
+      name: relays === 0 ? '1 relay on SQLite' : `${relays} relay${relays > 1 ? 's' : ''} on Postgres`,
+      rps: runs.reduce((sum, r) => sum + r.requests.average, 0),
+      deliveries: ((await received()) - base) / ((until - started) / 1000),
+      cpu: (relayCpu + dbUsed) / answered,
+      dbShare: dbUsed / (relayCpu + dbUsed),
+    });
+    for (const s of servers) await s.stop();
+  }
+  sinks.stop();
+  await postgres.stop();
+  const sqlite = measured[0]!;
+  for (const m of measured)
+    row(
+      `shared store: ${m.name}, 3 targets (16 connections)`,
+      `${fmt(m.rps, 0)} answers/s, ${fmt(m.deliveries, 0)} deliveries/s, ${fmt(m.cpu, 3)} ms CPU/notification${m.dbShare > 0 ? ` (${fmt(100 * m.dbShare, 0)} % in Postgres)` : ''}`,
+      m === sqlite ? '' : `${fmt(m.deliveries / sqlite.deliveries, 2)} × SQLite's deliveries/s`,
+    );
+}
+
 // ---- 2. end to end --------------------------------------------------------------------------------
 
 /** 20 senders (senders.ts) at full speed or at `rate`; then every delivery's time from the answer to its receipt. */
@@ -422,7 +513,7 @@ function workersBundle(): void {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
-// --only=normalization,filters,answer,floor,e2e,memory,bundle runs some parts (for working on one of them).
+// --only=normalization,filters,answer,floor,postgres,e2e,memory,bundle runs some parts (for working on one of them).
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -432,6 +523,7 @@ if (part('normalization')) normalization();
 if (part('filters')) await filters();
 if (part('answer')) await answerPath();
 if (part('floor')) await floor();
+if (part('postgres')) await sharedStore();
 /** --e2e=5 or --e2e=5@1000: only that end-to-end run (targets, and a pace in notifications/s). */
 const oneE2e = process.argv.find((arg) => arg.startsWith('--e2e='))?.slice('--e2e='.length);
 if (oneE2e) {

