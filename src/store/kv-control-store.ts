@@ -3,21 +3,7 @@
 //   ['target', name]   TargetState        ['alert', key]   AlertCount        ['state', key]   { value }
 // Several isolates of one Deploy project share the KV: writes compare versionstamps and retry.
 import type { Kv } from './kv-store.ts';
-import type { AlertCount, Store, TargetState } from './store.ts';
-
-type ControlStore = Pick<
-  Store,
-  | 'targetStates'
-  | 'setTargetPaused'
-  | 'saveTargetState'
-  | 'countAlert'
-  | 'takeAlertCounts'
-  | 'readState'
-  | 'writeState'
-  | 'takeLease'
-  | 'dropLease'
-  | 'reserveStart'
->;
+import type { AlertCount, ControlStore, TargetState } from './store.ts';
 
 const RETRIES = 20;
 

@@ -2,7 +2,7 @@
 // grouped alerts, and a few values kept between starts. Same driver as sql-store.ts; written by
 // the dispatcher on transitions and by operators, never on the answer path.
 import { all, run, type SqlRunner } from './sql-plan.ts';
-import type { AlertCount, Store, TargetState } from './store.ts';
+import type { AlertCount, ControlStore, Store, TargetState } from './store.ts';
 
 export const CONTROL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS targets (
@@ -70,22 +70,7 @@ const toState = (row: TargetRow): TargetState => ({
   updatedAt: row.updated_at,
 });
 
-type ControlStore = Pick<
-  Store,
-  | 'targetStates'
-  | 'setTargetPaused'
-  | 'saveTargetState'
-  | 'expireHeld'
-  | 'countAlert'
-  | 'takeAlertCounts'
-  | 'readState'
-  | 'writeState'
-  | 'takeLease'
-  | 'dropLease'
-  | 'reserveStart'
->;
-
-export function createSqlControlStore(sql: SqlRunner): ControlStore {
+export function createSqlControlStore(sql: SqlRunner): ControlStore & Pick<Store, 'expireHeld'> {
   const { holder } = sql.dialect;
   return {
     targetStates: () =>

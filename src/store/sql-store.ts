@@ -129,24 +129,21 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
   function* ingestOne(event: NewEvent): Plan<'accepted' | 'duplicate'> {
+    /** What one occurrence of the event writes: received_at, preview, recovered, attributes, data, body. */
+    const occurrence = [
+      event.receivedAt,
+      event.preview,
+      event.recovered ? 1 : 0,
+      event.attributes,
+      event.data,
+      event.body,
+    ];
     // One statement for a new event, the common case; a conflict is exact even between relays
     // (Postgres makes the second insert wait for the first one's commit).
     const inserted = yield* all(
       `INSERT INTO events (id, instance, type, subject, received_at, preview, recovered, attributes, data, body, last_seen_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [
-        event.id,
-        event.instance,
-        event.type,
-        event.subject,
-        event.receivedAt,
-        event.preview,
-        event.recovered ? 1 : 0,
-        event.attributes,
-        event.data,
-        event.body,
-        event.receivedAt,
-      ],
+      [event.id, event.instance, event.type, event.subject, ...occurrence, event.receivedAt],
     );
     if (inserted.length === 0) {
       const seen = yield* run(
@@ -158,16 +155,7 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
       yield* run(
         `UPDATE events SET received_at = ?, preview = ?, recovered = ?, attributes = ?, data = ?, body = ?, duplicates = 0, last_seen_at = ?
          WHERE id = ?`,
-        [
-          event.receivedAt,
-          event.preview,
-          event.recovered ? 1 : 0,
-          event.attributes,
-          event.data,
-          event.body,
-          event.receivedAt,
-          event.id,
-        ],
+        [...occurrence, event.receivedAt, event.id],
       );
     }
     if (event.targets.length > 0) {

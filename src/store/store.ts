@@ -177,6 +177,21 @@ export interface AppStore extends OperatorStore {
   writeState(key: string, value: string, now: number): Promise<void>;
 }
 
+/** The relay's own state beside the events (circuits, pauses, alert counts, small values, leases), as each store keeps it. */
+export type ControlStore = Pick<
+  Store,
+  | 'targetStates'
+  | 'setTargetPaused'
+  | 'saveTargetState'
+  | 'countAlert'
+  | 'takeAlertCounts'
+  | 'readState'
+  | 'writeState'
+  | 'takeLease'
+  | 'dropLease'
+  | 'reserveStart'
+>;
+
 export interface AlertCount {
   key: string;
   count: number;
