@@ -21,7 +21,6 @@ export function createPostgresFeed(client: Sql, holder: string): PostgresFeed {
   const lease = `live:${holder}`;
   let othersWatching = false;
   let watching = false;
-  let listening: Promise<unknown> | undefined;
 
   const look = async () => {
     const now = Date.now();
@@ -45,11 +44,12 @@ export function createPostgresFeed(client: Sql, holder: string): PostgresFeed {
       if (payload.length <= MAX_PAYLOAD) void client.notify(CHANNEL, payload).catch(() => {});
     },
     listen(deliver) {
-      listening = client.listen(CHANNEL, (payload) => {
-        const message = JSON.parse(payload) as { from: string; name: string; json: string };
-        if (message.from !== holder) deliver(message.name, message.json);
-      });
-      listening.catch(() => {});
+      client
+        .listen(CHANNEL, (payload) => {
+          const message = JSON.parse(payload) as { from: string; name: string; json: string };
+          if (message.from !== holder) deliver(message.name, message.json);
+        })
+        .catch(() => {});
     },
     watching(on) {
       watching = on;

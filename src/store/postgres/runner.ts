@@ -5,8 +5,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { createBatcher } from '../batch.ts';
 import type { SqlValue } from '../sql-driver.ts';
-import { type ClaimedRow, type Plan, type SqlDialect, type SqlRunner, type Statement } from '../sql-plan.ts';
-import { all } from '../sql-plan.ts';
+import { all, type ClaimedRow, type Plan, type SqlDialect, type SqlRunner, type Statement } from '../sql-plan.ts';
 
 /** Deadlock and serialization failures: the whole transaction is tried again (its plans are made anew). */
 const RETRY_CODES = new Set(['40P01', '40001']);
