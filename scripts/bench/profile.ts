@@ -2,6 +2,7 @@
 // threads write a profile), sends it notifications as the bench's end-to-end run does, and prints
 // each thread's busy time and its heaviest functions by self time.
 //   npm run profile -- --targets=3 --notifications=20000 [--rate=1000] [--keep]
+// With RELAY_DATABASE_URL set, the relay runs on that Postgres (one thread: store and dispatcher on the main one).
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,7 @@ const relay = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(dir,
     HOST: '127.0.0.1',
     RELAY_DATA_DIR: dir,
     RELAY_CONFIG: join(dir, 'relay.config.json'),
+    ...(process.env.RELAY_DATABASE_URL ? { RELAY_DATABASE_URL: process.env.RELAY_DATABASE_URL } : {}),
   },
   stdio: ['ignore', 'pipe', 'ignore'],
 });
