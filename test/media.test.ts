@@ -172,9 +172,10 @@ describe('the media archive', () => {
     expect((await open(media.archivedUrl, { range: `bytes=${PHOTO.length}-` })).status).toBe(416);
 
     // Tampered, expired, or for another file: refused.
-    expect((await open(media.archivedUrl.replace(/sig=(.)/, (_, c) => `sig=${c === 'A' ? 'B' : 'A'}`))).status).toBe(
-      403,
-    );
+    expect(
+      (await open(media.archivedUrl.replace(/sig=(.)/, (_: string, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`)))
+        .status,
+    ).toBe(403);
     expect((await open(media.archivedUrl.replace('/message?', '/quoted?'))).status).toBe(403);
     const key = readFileSync(join(relay.dataDir, 'media-key'), 'utf8').trim();
     const stale = await createMediaLinks({ key, publicUrl: PUBLIC, ttlMs: -60_000 }).sign(

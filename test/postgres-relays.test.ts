@@ -1,7 +1,8 @@
 // Relays sharing one Postgres, as processes the way `npm start` runs them: two racing for the
-// same deliveries send each one once, and a pulled instance is polled by one relay at a time and
-// taken over when that relay is killed.
+// same deliveries send each one once, an event one relay took shows in the other's live list, and
+// a pulled instance is polled by one relay at a time and taken over when that relay is killed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../src/config.ts';
 import { startFakeGreenApi } from './helpers/green-api.ts';
 import { fixture } from './helpers/fixtures.ts';
 import { startPostgres, type TestPostgres } from './helpers/postgres.ts';
@@ -20,12 +21,12 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-async function relays(count: number, config: object): Promise<RelayProcess[]> {
+async function relays(count: number, config: ConfigInput): Promise<RelayProcess[]> {
   const url = await postgres.database();
   const dataDir = tempDir();
   const started: RelayProcess[] = [];
   for (let n = 0; n < count; n++)
-    started.push(await spawnRelay(config as never, dataDir, { RELAY_DATABASE_URL: url, RELAY_ID: `relay-${n}` }));
+    started.push(await spawnRelay(config, dataDir, { RELAY_DATABASE_URL: url, RELAY_ID: `relay-${n}` }));
   running.push(...started);
   return started;
 }

@@ -222,7 +222,11 @@ describe('workers media archive', () => {
       expect(part.status).toBe(206);
       expect(Buffer.compare(part.bytes, photo.subarray(1000, 2000))).toBe(0);
       expect(
-        (await bytesAt(archived.archivedUrl.replace(/sig=(.)/, (_, c) => `sig=${c === 'A' ? 'B' : 'A'}`))).status,
+        (
+          await bytesAt(
+            archived.archivedUrl.replace(/sig=(.)/, (_: string, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`),
+          )
+        ).status,
       ).toBe(403);
       const quoted = messages.get('R2QUOTE').replyTo.media;
       expect(Buffer.compare((await bytesAt(quoted.archivedUrl)).bytes, photo)).toBe(0);
