@@ -42,6 +42,16 @@ const delivered = (d: ClaimedDelivery, at: number) => ({
 });
 
 describe('two relays sharing one Postgres', () => {
+  it('set up an empty database together: relays starting at once do not race for the tables', async () => {
+    const url = await server.database();
+    const stores = await Promise.all(
+      ['r1', 'r2', 'r3', 'r4'].map((holder) => openPostgresStore({ url, holder, ...CONTRACT_OPTIONS })),
+    );
+    opened.push(...stores);
+    assert.equal(await stores[0]!.ingest(event()), 'accepted');
+    assert.equal((await stores[3]!.listEvents({ limit: 10 })).items.length, 1);
+  });
+
   it('deduplicate exactly: the same id ingested by both at once is accepted once', async () => {
     const [a, b] = await pair();
     const events = Array.from({ length: 200 }, () => event());
