@@ -1,7 +1,8 @@
-// Timers that give way to an abort signal. withDeadline: a signal that aborts when `parent` does or when `ms` have passed, with a TimeoutError as
-// AbortSignal.timeout would. Not AbortSignal.any + AbortSignal.timeout: on Node 20 the combined
-// signal can be garbage-collected with its timer, and a request that hangs then never ends
-// (seen here: a held long poll in the pull test stayed open past its deadline).
+// Timers and abort signals. withDeadline: a signal that aborts when `parent` does or when `ms`
+// have passed, with a TimeoutError as AbortSignal.timeout would. Not AbortSignal.any +
+// AbortSignal.timeout: on Node 20 the combined signal can be garbage-collected with its timer,
+// and a request that hangs then never ends (seen here: a held long poll in the pull test stayed
+// open past its deadline). pause: a wait that a stopping loop can cut short.
 
 export interface Deadline extends AbortSignal {
   /** Stops the timer and lets go of `parent`; call it once the exchange is over. */
@@ -23,9 +24,9 @@ export function withDeadline(parent: AbortSignal | undefined, ms: number): Deadl
 }
 
 /** Waits `ms`, or less if `signal` aborts first (a loop that is stopping does not wait out its backoff). */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 }

@@ -44,6 +44,18 @@ function nextBody(): string {
 
 // ---- processes ----------------------------------------------------------------------------------
 
+/** Clock ticks are 100 per second on Linux. */
+const MS_PER_TICK = 10;
+
+/** utime + stime of a process and all its threads from /proc, in clock ticks; with `reaped`, its waited-for children's too. */
+function cpuTicks(pid: number, reaped = false): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ')
+    .map(Number);
+  return fields[11]! + fields[12]! + (reaped ? fields[13]! + fields[14]! : 0);
+}
+
 interface Server {
   url: string;
   child: ChildProcess;
@@ -87,13 +99,7 @@ async function startServer(kind: ServerKind, config?: object, extraEnv: Record<s
     }, 50);
   });
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  // utime + stime of the process and all its threads, in clock ticks (100 per second on Linux).
-  const cpuMs = () => {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  };
+  const cpuMs = () => cpuTicks(child.pid!) * MS_PER_TICK;
   const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status())![1]) / 1024;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -251,21 +257,15 @@ async function floor(): Promise<void> {
 
 /** CPU time of a process, its live children and the children it has reaped (a Postgres server and its backends), ms. */
 function treeCpuMs(pid: number): number {
-  const stat = (p: number) =>
-    readFileSync(`/proc/${p}/stat`, 'utf8')
-      .replace(/^.*\) /, '')
-      .split(' ');
-  const own = stat(pid);
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  let ticks = cpuTicks(pid, true);
   for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean)) {
     try {
-      const fields = stat(Number(child));
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ticks += cpuTicks(Number(child));
     } catch {
       // ended meanwhile: its time is in the parent's reaped children
     }
   }
-  return (ticks * 1000) / 100;
+  return ticks * MS_PER_TICK;
 }
 
 /**

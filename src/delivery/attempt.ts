@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ClaimedDelivery, Store } from '../store/store.ts';
 import type { TargetControl } from './control.ts';
 import { decide } from './retry.ts';
+import { pause } from '../deadline.ts';
 import type { Sender } from './send.ts';
 
 export interface AttemptDeps {
@@ -86,7 +87,7 @@ export async function runAttempt(
         logger.error('delivery.record_failed', { ...fields, error: describeError(err) });
         return null;
       }
-      await new Promise((resolve) => setTimeout(resolve, RECORD_RETRIES_MS[retry]));
+      await pause(RECORD_RETRIES_MS[retry]!);
     }
   }
   if (decision.outcome === 'dead') logger.warn('delivery.dead', fields);

@@ -5,11 +5,11 @@
 // are reserved: a lane claims a delivery shortly before its slot and starts it at the slot, so the
 // time a claim takes does not squeeze two starts together.
 
+import { pause } from '../deadline.ts';
+
 export interface RateGate {
   /** The earliest next slot this relay knows of (epoch ms). */
   readonly nextAt: number;
-  /** Reserves the next slot at or after `now`, and returns it. */
-  reserve(now: number): Promise<number>;
   /**
    * Reserves a slot and resolves at it. A wake-up later than a quarter of the interval (a busy
    * event loop, a slow store) gives the slot up for a new one: starting late could put this start
@@ -33,6 +33,7 @@ export const RATE_LOOKAHEAD_MS = 20;
 export function createRateGate(limit: { starts: number; perMs: number }, shared?: SharedSlots): RateGate {
   const interval = limit.perMs / limit.starts;
   let nextAt = Number.NEGATIVE_INFINITY;
+  /** Reserves the next slot at or after `now`, and returns it. */
   async function reserve(now: number): Promise<number> {
     let slot = Math.max(now, nextAt);
     nextAt = slot + interval;
@@ -47,11 +48,10 @@ export function createRateGate(limit: { starts: number; perMs: number }, shared?
     get nextAt() {
       return nextAt;
     },
-    reserve,
     async wait(now) {
       for (let tries = 0; ; tries++) {
         const slot = await reserve(now());
-        if (slot > now()) await new Promise((resolve) => setTimeout(resolve, slot - now()));
+        if (slot > now()) await pause(slot - now());
         if (now() - slot <= interval / 4 || tries === RESLOTS) return;
       }
     },

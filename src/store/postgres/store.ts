@@ -11,9 +11,10 @@ export interface PostgresStoreOptions extends Omit<SqlStoreOptions, 'defer'> {
   url: string;
   /** This relay's name in the leases it takes (RELAY_ID; unique per running relay). */
   holder: string;
-  /** Connections in the pool (default 10). */
-  max?: number;
 }
+
+/** Connections per relay: one group commit at a time, reads beside it, and the LISTEN of the live list. */
+const POOL_SIZE = 10;
 
 export interface PostgresStore extends Store {
   /** The inspector's live list across the relays on this database. */
@@ -31,7 +32,7 @@ const NUMBER = { to: 20, from: [20, 1700], serialize: (x: number) => String(x), 
 export class DatabaseUnavailable extends Error {}
 
 /** Where a URL points, for messages: host, port and database, never the credentials. */
-export function databaseName(url: string): string {
+function databaseName(url: string): string {
   try {
     const { hostname, port, pathname } = new URL(url);
     return `${hostname}:${port || 5432}${pathname}`;
@@ -44,7 +45,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (!/^postgres(ql)?:\/\//.test(options.url))
     throw new DatabaseUnavailable('RELAY_DATABASE_URL must be a postgres:// URL');
   const client = postgres(options.url, {
-    max: options.max ?? 10,
+    max: POOL_SIZE,
     // A database that does not answer makes ingests fail (503) in seconds, not after the default 30.
     connect_timeout: 5,
     idle_timeout: 60,
