@@ -17,6 +17,7 @@ import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
 import { startPostgres } from '../../test/helpers/postgres.ts';
 import { sendNotifications } from './senders.ts';
+import { formatTiming, workersAtScale } from './workers-scale.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'bench-token';
@@ -509,11 +510,22 @@ function workersBundle(): void {
   );
 }
 
+// ---- 6. Workers at many instances ----------------------------------------------------------------------
+
+async function workersScale(): Promise<void> {
+  for (const r of await workersAtScale(quick ? [100] : [1_000, 5_000]))
+    row(
+      `Workers (wrangler dev), ${fmt(r.instances, 0)} instances: list events / open one / replay it / targets page`,
+      [r.list, r.open, r.replay, r.targets].map(formatTiming).join(' / '),
+      'independent of the instance count',
+    );
+}
+
 // ---- the run ---------------------------------------------------------------------------------------
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
-// --only=normalization,filters,answer,floor,postgres,e2e,memory,bundle runs some parts (for working on one of them).
+// --only=normalization,filters,answer,floor,postgres,e2e,memory,bundle,workers runs some parts (for working on one of them).
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -537,6 +549,7 @@ if (oneE2e) {
 }
 if (part('memory')) await memory();
 if (part('bundle')) workersBundle();
+if (part('workers')) await workersScale();
 
 const table = [
   '| measure | result | target |',

@@ -26,7 +26,8 @@ interface EventRow {
 
 const EVENT_COLUMNS = 'e.id, e.instance, e.type, e.subject, e.received_at, e.duplicates, e.preview, e.recovered';
 
-interface DeliveryRow {
+/** A delivery's row, as listings read it. */
+export interface DeliveryRow {
   event_id: string;
   target: string;
   status: DeliveryStatus;
@@ -73,6 +74,18 @@ const eventSummary = (row: EventRow, deliveries: DeliveryState[]): EventSummary 
   recovered: row.recovered === 1,
   deliveries,
 });
+
+/** An attempt's row, as an event's history reads it. */
+export interface AttemptColumns {
+  target: string;
+  series: number;
+  attempt: number;
+  started_at: number;
+  latency_ms: number;
+  status_code: number | null;
+  error: string | null;
+  outcome: AttemptRow['outcome'];
+}
 
 const quarantineSummary = (row: QuarantineRow): QuarantineSummary => ({
   id: quarantineId(row.id),
@@ -167,16 +180,7 @@ export function createSqlOperatorStore(sql: SqlRunner): OperatorStore {
           [id],
         );
         if (!row) return null;
-        const attempts = yield* all<{
-          target: string;
-          series: number;
-          attempt: number;
-          started_at: number;
-          latency_ms: number;
-          status_code: number | null;
-          error: string | null;
-          outcome: AttemptRow['outcome'];
-        }>(
+        const attempts = yield* all<AttemptColumns>(
           `SELECT target, series, attempt, started_at, latency_ms, status_code, error, outcome FROM attempts
          WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?) ORDER BY id`,
           [id],

@@ -13,7 +13,10 @@ import { startProxy, type Proxy } from '../helpers/proxy.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { startSink, type Sink } from '../helpers/sink.ts';
 import { startWorkersRelay, type WorkersRelay } from '../helpers/wrangler.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { postNotification } from '../helpers/webhook.ts';
 import { BEHAVIOUR, behaviourConfig, behaviourResponder, TOKEN } from './cases.ts';
+import { ADMIN } from './setup.ts';
 import { pauseRestartCase, restartCase, type Start } from './restart.ts';
 
 /** The agreed budget for the gzipped Worker (the issue's target is 150 KiB). */
@@ -56,6 +59,61 @@ describe('workers only', () => {
   it('keeps a paused target paused across a SIGKILL of workerd, and delivers the held backlog on resume', async () => {
     const second = await pauseRestartCase(startWorkers, tempDir());
     await second.kill();
+  }, 180_000);
+
+  it('lists, opens and replays an event whose index feed a SIGKILL of workerd cut off, once', async () => {
+    const target = await startSink(() => ({ status: 200 }));
+    const config = {
+      instances: { '*': { token: TOKEN } },
+      // Takes no messages: the event has no delivery until the replay gives it one.
+      targets: [{ name: 'crm', url: target.url, types: ['com.green-api.state.*'] }],
+      admin: { token: ADMIN },
+    };
+    const state = tempDir();
+    const api = async (url: string, path: string, method = 'GET') => {
+      const response = await fetch(`${url}/api${path}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
+      return { status: response.status, json: (await response.json()) as any };
+    };
+    // The instance object holds its changes back from the index for 4 s: the kill falls in between.
+    const first = await startWorkersRelay(config, state, { RELAY_INDEX_FEED_DELAY: '4s' });
+    let id: string;
+    try {
+      const posted = await postNotification(
+        first.url,
+        {
+          ...(fixture('incomingMessageReceived.textMessage.json').json as object),
+          idMessage: 'CUTOFF1',
+          instanceData: { idInstance: 1101000970, wid: '1@c.us', typeInstance: 'whatsapp' },
+        },
+        TOKEN,
+      );
+      expect(posted.status).toBe(200);
+      id = ((await posted.json()) as { id: string }).id;
+      // Stored in its object (listed by instance), not yet in the index (listed across instances).
+      expect((await api(first.url, '/events?instance=1101000970')).json.items.map((e: any) => e.id)).toEqual([id]);
+      expect((await api(first.url, '/events')).json.items).toEqual([]);
+    } finally {
+      await first.kill();
+    }
+    const second = await startWorkersRelay(config, state);
+    try {
+      // The object's alarm, armed with the write, feeds the index after the restart.
+      await expect
+        .poll(async () => (await api(second.url, '/events')).json.items.map((e: any) => e.id), { timeout: 30_000 })
+        .toEqual([id]);
+      expect((await api(second.url, `/events/${id}`)).json.id).toBe(id);
+      expect((await api(second.url, `/events/${id}/replay?target=crm`, 'POST')).json).toEqual({ replayed: 1 });
+      await expect.poll(() => target.requests.length, { timeout: 30_000 }).toBe(1);
+      expect(target.requests[0]!.headers['webhook-id']).toBe(id);
+      await expect
+        .poll(async () => (await api(second.url, '/events?status=delivered')).json.items.map((e: any) => e.id), {
+          timeout: 30_000,
+        })
+        .toEqual([id]);
+    } finally {
+      await second.kill();
+      await target.close();
+    }
   }, 180_000);
 
   it(`builds with wrangler deploy --dry-run into less than ${BUNDLE_BUDGET_BYTES / 1024} KiB gzipped`, () => {

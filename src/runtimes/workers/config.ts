@@ -2,6 +2,7 @@
 // with ${NAME} taken from the Worker's variables and secrets. Parsed once per isolate.
 import { ConfigError, validateConfig, type RelayConfig } from '../../config.ts';
 import { createJsonLogger, createRedactingLogger, type Logger } from '../../log.ts';
+import type { EventIndex } from './event-index.ts';
 import type { InstanceStore } from './instance-store.ts';
 
 export interface Env {
@@ -10,6 +11,10 @@ export interface Env {
   /** The media archive's signing key (or media.signingKey). */
   RELAY_MEDIA_KEY?: string;
   INSTANCES: DurableObjectNamespace<InstanceStore>;
+  /** The event index's object (event-index.ts). */
+  INDEX: DurableObjectNamespace<EventIndex>;
+  /** How long instance objects gather changes before feeding the index ("0s", the default: at once). */
+  RELAY_INDEX_FEED_DELAY?: string;
   /** The media archive's bucket (wrangler.toml r2_buckets), when media.archive is on. */
   MEDIA?: R2Bucket;
   [binding: string]: unknown;

@@ -1,6 +1,7 @@
 // The relay on Cloudflare Workers (`wrangler deploy`): the same Hono app as on Node, over a store
 // that keeps each Green API instance's events in that instance's Durable Object (app-store.ts,
-// instance-store.ts). The answer to Green API waits only for that object's write.
+// instance-store.ts), and an index of them all for operators (event-index.ts). The answer to
+// Green API waits only for the instance object's write.
 import { createRelay } from '../../app.ts';
 import { apiCredentials, ConfigError, type RelayConfig } from '../../config.ts';
 import { errorResponse } from '../../http.ts';
@@ -9,6 +10,7 @@ import { createMediaLinks, mediaLinkOptions } from '../../media/links.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
 import { r2Blobs } from './r2-blobs.ts';
 
+export { EventIndex } from './event-index.ts';
 export { InstanceStore } from './instance-store.ts';
 
 /** The app, built once per isolate and config. */
@@ -28,7 +30,6 @@ export default {
       );
     }
     if (relay?.config !== config) {
-      const configured = Object.keys(config.instances).filter((id) => id !== '*');
       // The Worker keeps no file to generate an admin token into: the configured one, or the
       // RELAY_ADMIN_TOKEN secret, or the admin surface stays closed.
       const adminToken = config.admin.token ?? (env.RELAY_ADMIN_TOKEN || undefined);
@@ -36,7 +37,7 @@ export default {
         config,
         app: createRelay({
           config: { ...config, admin: { token: adminToken } },
-          store: createDurableObjectStore(env.INSTANCES, configured),
+          store: createDurableObjectStore(env.INSTANCES, env.INDEX),
           logger: loggerFor(config),
           // Cloudflare's edge sets it to the address that connected to it.
           peerAddress: (c) => c.req.header('cf-connecting-ip'),

@@ -1,11 +1,11 @@
 // One Green API instance's Durable Object: its events and deliveries in the same SQL store as on
 // Node, over the object's own SQLite (ctx.storage.sql), reached by RPC from the Worker. Its alarm
-// is the dispatcher: alarms are durable and retried, where waitUntil is neither. More objects of
-// this class have roles of their own: `relay` keeps the relay's own events about no instance
-// (alerts), `_quarantine` the bodies that name no instance, `_registry` the instances that "*"
-// admitted, and `_control` every target's circuit and pause (one circuit per target, whichever
-// instance's deliveries it holds), the counts of grouped alerts, which its own alarm tells, and
-// the small values the relay keeps.
+// is the dispatcher: alarms are durable and retried, where waitUntil is neither. After its own
+// writes it feeds the event index (index-feed.ts, event-index.ts), never on the answer's path.
+// More objects of this class have roles of their own: `relay` keeps the relay's own events about
+// no instance (alerts), `_quarantine` the bodies that name no instance, and `_control` every
+// target's circuit and pause (one circuit per target, whichever instance's deliveries it holds),
+// the counts of grouped alerts, which its own alarm tells, and the small values the relay keeps.
 import { DurableObject } from 'cloudflare:workers';
 import { createAlerter, type Alerter } from '../../alerts.ts';
 import { apiCredentials, type RelayConfig } from '../../config.ts';
@@ -22,7 +22,12 @@ import { createReconciler, type Reconciler } from '../../pull/reconciler.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import type { EventQuery, NewEvent, QuarantinedBody, Store, TargetState } from '../../store/store.ts';
 import { USER_AGENT } from '../../version.ts';
+import { pause } from '../../deadline.ts';
+import { parseDuration } from '../../duration.ts';
+import type { SqlDriver } from '../../store/sql-driver.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
+import { INDEX } from './event-index.ts';
+import { acknowledgeFeed, feedPending, installOutbox, readFeed } from './index-feed.ts';
 import { mediaLinkOptions } from '../../media/links.ts';
 import { r2Blobs, workersFileFetch } from './r2-blobs.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
@@ -35,6 +40,12 @@ const PASS_BUDGET_MS = 20_000;
 const WAKE_BATCH = 50;
 /** An object holding deliveries for a held target looks again this often, in case its wake-up is lost. */
 const HELD_RECHECK_MS = 10 * 60_000;
+/** Changes not yet in the index are looked at again after this long: a feed cut short (a crash, an index that is down) is sent again. */
+const FEED_CHECK_MS = 30_000;
+/** Within a long delivery pass, records feed the index at most this often; the pass's end feeds the rest. */
+const FEED_EVERY_MS = 1_000;
+/** The alarm waits this long for its last feed before it ends (a slow index must not hold deliveries back). */
+const FEED_WAIT_MS = 2_000;
 
 /** The object that keeps the targets' circuits and pauses, the alert counts and the relay's small values. */
 export const CONTROL = '_control';
@@ -46,6 +57,9 @@ const INSTANCE_KEY = 'object:instance';
 /** One Green API instance: its store, and the alarm that delivers its events. */
 export class InstanceStore extends DurableObject<Env> {
   private readonly store: Store;
+  /** The store the dispatcher records through: records feed the index now and then during a long pass. */
+  private readonly passStore: Store;
+  private readonly sql: SqlDriver;
   private readonly config: RelayConfig;
   private readonly logger: Logger;
   /** Throttled per object: an alarm that fires often prunes at most once a minute. */
@@ -64,12 +78,19 @@ export class InstanceStore extends DurableObject<Env> {
   private reconciler: Reconciler | null | undefined;
   /** The media archive of this object's events (media.archive on), run by its alarm. */
   private readonly archiver: Archiver | null;
+  /** A feed of the index is under way; another was asked for meanwhile; when the last one started. */
+  private feeding = false;
+  private feedAgain = false;
+  private fedAt = 0;
+  /** RELAY_INDEX_FEED_DELAY: changes wait this long for the alarm to feed them, instead of going at once. */
+  private readonly feedDelayMs: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = configOf(env);
     this.logger = loggerFor(this.config);
-    this.store = createSqlStore(durableObjectSqlDriver(ctx.storage), {
+    this.sql = durableObjectSqlDriver(ctx.storage);
+    this.store = createSqlStore(this.sql, {
       dedupWindowMs: this.config.dedupWindowMs,
       retentionMs: this.config.retentionMs,
       // No group commit here: the object's output gate already coalesces the writes of a turn, and
@@ -78,6 +99,15 @@ export class InstanceStore extends DurableObject<Env> {
       // and fails it with "Promise will never complete".
       defer: (flush) => flush(),
     });
+    installOutbox(this.sql);
+    this.feedDelayMs = parseDuration(env.RELAY_INDEX_FEED_DELAY ?? '') ?? 0;
+    this.passStore = {
+      ...this.store,
+      record: async (attempt) => {
+        await this.store.record(attempt);
+        if (Date.now() - this.fedAt >= FEED_EVERY_MS) void this.feedIndex();
+      },
+    };
     this.prune = createPruner(this.store, this.logger);
     this.archiver =
       this.config.media && env.MEDIA
@@ -121,8 +151,48 @@ export class InstanceStore extends DurableObject<Env> {
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
     const status = await this.store.ingest(event);
     if (status === 'accepted' && (event.targets.length > 0 || event.media?.length)) await this.armAt(Date.now());
+    // Listed and found at once; the pass that delivers it feeds the index again at its end.
+    await this.changed();
     await this.learnInstance(event.instance);
     return status;
+  }
+
+  /**
+   * Something changed outside a delivery pass: feeds the index now (with RELAY_INDEX_FEED_DELAY,
+   * from the alarm then), and makes sure the alarm comes back to send whatever a cut-short feed
+   * (a crash, an index that is down) left in the outbox.
+   */
+  private async changed(): Promise<void> {
+    await this.armAt(Date.now() + (this.feedDelayMs || FEED_CHECK_MS));
+    if (this.feedDelayMs === 0) void this.feedIndex();
+  }
+
+  /**
+   * Sends the outbox to the index, a batch at a time, one feed at a time. Returns the feed when
+   * it starts one; the request that asked for it never waits for it, except the alarm at its end.
+   */
+  private feedIndex(): Promise<void> | null {
+    if (this.feeding) {
+      this.feedAgain = true;
+      return null;
+    }
+    this.feeding = true;
+    this.feedAgain = false;
+    this.fedAt = Date.now();
+    return (async () => {
+      try {
+        for (let batch = readFeed(this.sql); batch; batch = readFeed(this.sql)) {
+          await this.env.INDEX.getByName(INDEX).apply(batch.feed);
+          acknowledgeFeed(this.sql, batch.upTo);
+        }
+      } catch (err) {
+        // The outbox keeps the changes; the alarm armed by changed() sends them again.
+        this.logger.warn('index.feed_failed', { error: describeError(err) });
+      } finally {
+        this.feeding = false;
+        if (this.feedAgain) void this.feedIndex();
+      }
+    })();
   }
 
   /** The Worker's cron: this object reconciles `instance` from its journals when due (in its alarm). */
@@ -183,6 +253,7 @@ export class InstanceStore extends DurableObject<Env> {
   }
   async replay(eventId: string, targets: string[], now: number) {
     const replayed = await this.store.replay(eventId, targets, now);
+    // The pass that delivers them feeds the index.
     if (replayed > 0) await this.armAt(now);
     return replayed;
   }
@@ -205,18 +276,6 @@ export class InstanceStore extends DurableObject<Env> {
   }
   getMedia(eventId: string) {
     return this.store.getMedia(eventId);
-  }
-  /** The registry object's list of instances seen through "*" (only that object has the table). */
-  instances(): string[] {
-    this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS seen_instances (id TEXT PRIMARY KEY)');
-    return this.ctx.storage.sql
-      .exec<{ id: string }>('SELECT id FROM seen_instances')
-      .toArray()
-      .map((row) => row.id);
-  }
-  noteInstance(id: string): void {
-    this.ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS seen_instances (id TEXT PRIMARY KEY)');
-    this.ctx.storage.sql.exec('INSERT OR IGNORE INTO seen_instances (id) VALUES (?)', id);
   }
 
   // ---- the control object's part: what every dispatcher and the app share ----------------------
@@ -372,7 +431,7 @@ export class InstanceStore extends DurableObject<Env> {
     await control.tick(Date.now());
     const more = await this.wakeQueued();
     const next = await dispatchPass({
-      store: this.store,
+      store: this.passStore,
       targets: this.config.targets,
       // Looked up at call time, so that tests can watch the Worker's outbound requests.
       post: fetchPost((input, init) => fetch(input, init)),
@@ -393,7 +452,12 @@ export class InstanceStore extends DurableObject<Env> {
     const recheck = await this.waitForHeld(control);
     // Only `_control` has counts: the next group to tell.
     const ripe = await this.alerts().flush();
-    const soonest = [next, recheck, ripe, more ? Date.now() : null, reconcileAt ?? null, mediaAt ?? null].filter(
+    // What the pass changed goes to the index; what a feed of another request's still carries, a
+    // slow feed or a failed one left, is looked at again later.
+    const feed = this.feedIndex();
+    if (feed) await Promise.race([feed, pause(FEED_WAIT_MS)]);
+    const unfed = feedPending(this.sql) ? Date.now() + FEED_CHECK_MS : null;
+    const soonest = [next, recheck, ripe, more ? Date.now() : null, reconcileAt ?? null, mediaAt ?? null, unfed].filter(
       (t): t is number => t !== null,
     );
     return soonest.length > 0 ? Math.min(...soonest) : null;
