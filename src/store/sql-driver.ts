@@ -11,6 +11,10 @@ export interface SqlDriver {
   run(sql: string, params?: readonly SqlValue[]): number;
   /** Runs one query and returns its rows as objects. Blobs come back as Uint8Array. */
   all<Row>(sql: string, params?: readonly SqlValue[]): Row[];
-  /** Runs `fn` in one transaction: all of its writes or none. */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Runs `fn` in one transaction: all of its writes or none. `durable: false` lets a driver that
+   * can commit without waiting for the disk do so (SQLite's synchronous=NORMAL in WAL mode); the
+   * commit survives a crash of the process, not a power cut.
+   */
+  transaction<T>(fn: () => T, durable?: boolean): T;
 }

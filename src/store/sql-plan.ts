@@ -64,8 +64,13 @@ export interface SqlRunner {
   read<T>(plan: () => Plan<T>): Promise<T>;
   /** Runs a plan in one transaction: all of its writes or none. */
   transaction<T>(plan: () => Plan<T>): Promise<T>;
-  /** Runs a plan in the next group commit (batch.ts): the plans of one turn share one transaction. */
-  batched<T>(plan: () => Plan<T>): Promise<T>;
+  /**
+   * Runs a plan in the next group commit (batch.ts): the plans of one turn share one transaction.
+   * `durable: false` (claims, attempt records): its commit need not wait for the disk, unless a
+   * durable plan (an ingest) shares it. Losing such a write to a power cut only sends a delivery
+   * again, which at-least-once allows; a crash of the process loses nothing either way.
+   */
+  batched<T>(plan: () => Plan<T>, durable?: boolean): Promise<T>;
 }
 
 /** Drives a plan to its end against a synchronous driver. */

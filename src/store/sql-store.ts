@@ -272,8 +272,9 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
     // share one transaction, so one wait for the disk. A failed commit fails every write of its
     // batch, none half-done.
     ingest: (event) => sql.batched(() => ingestOne(event)),
-    claim: (requests, now) => sql.batched(() => claimAll(requests, now)),
-    record: (attempt) => sql.batched(() => recordOne(attempt)),
+    // A lease or an attempt lost to a power cut only means a delivery is sent again.
+    claim: (requests, now) => sql.batched(() => claimAll(requests, now), false),
+    record: (attempt) => sql.batched(() => recordOne(attempt), false),
 
     // One owner: whatever is leased was left by its previous run. Several relays: only this
     // relay's own leases (a restarted relay of the same name); the others' end by themselves.

@@ -42,13 +42,17 @@ export const SQLITE: SqlDialect = {
 
 export function sqliteRunner(db: SqlDriver, defer?: Defer): SqlRunner {
   const commit = createBatcher(
-    (plans: (() => Plan<unknown>)[]) => db.transaction(() => plans.map((plan) => runSync(db, plan()))),
+    (items: { plan: () => Plan<unknown>; durable: boolean }[]) =>
+      db.transaction(
+        () => items.map((item) => runSync(db, item.plan())),
+        items.some((item) => item.durable),
+      ),
     defer,
   );
   return {
     dialect: SQLITE,
     read: async (plan) => runSync(db, plan()),
     transaction: async (plan) => db.transaction(() => runSync(db, plan())),
-    batched: <T>(plan: () => Plan<T>) => commit(plan) as Promise<T>,
+    batched: <T>(plan: () => Plan<T>, durable = true) => commit({ plan, durable }) as Promise<T>,
   };
 }

@@ -18,11 +18,14 @@ export function openNodeSqlite(file: string): NodeSqliteDriver {
     if (!statement) statements.set(sql, (statement = db.prepare(sql)));
     return statement;
   };
+  let synced = true;
   return {
     exec: (sql) => db.exec(sql),
     run: (sql, params: readonly SqlValue[] = []) => Number(prepare(sql).run(...params).changes),
     all: <Row>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as Row[],
-    transaction<T>(fn: () => T): T {
+    transaction<T>(fn: () => T, durable = true): T {
+      // As on Node: a commit without an ingest skips the fsync.
+      if (durable !== synced) db.exec(`PRAGMA synchronous = ${(synced = durable) ? 'FULL' : 'NORMAL'}`);
       db.exec('BEGIN IMMEDIATE');
       try {
         const result = fn();

@@ -21,11 +21,16 @@ export function openBetterSqlite(file: string): BetterSqliteDriver {
   };
   // One wrapper for every transaction: better-sqlite3 builds four functions per `transaction()` call.
   const inTransaction = db.transaction((fn: () => unknown) => fn());
+  let synced = true;
   return {
     exec: (sql) => void db.exec(sql),
     run: (sql, params: readonly SqlValue[] = []) => prepare(sql).run(...params).changes,
     all: <Row>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as Row[],
-    transaction: <T>(fn: () => T) => inTransaction(fn) as T,
+    transaction<T>(fn: () => T, durable = true): T {
+      // Set between transactions, and only when it changes: a commit without an ingest skips the fsync.
+      if (durable !== synced) db.pragma(`synchronous = ${(synced = durable) ? 'FULL' : 'NORMAL'}`);
+      return inTransaction(fn) as T;
+    },
     close: () => db.close(),
   };
 }
