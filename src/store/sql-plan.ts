@@ -33,13 +33,11 @@ export interface DueDeliveries {
   where: string;
 }
 
+/** A delivery just leased; its event's texts are read once per claim, for all its targets (sql-store.ts). */
 export interface ClaimedRow {
   id: number;
   event_id: string;
   attempts: number;
-  attributes: string;
-  data: string;
-  body: Uint8Array;
 }
 
 /** What differs between the databases, and nothing else. */

@@ -206,7 +206,7 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
   }
 
   function* claimAll(requests: ClaimRequest[], now: number): Plan<ClaimedDelivery[]> {
-    const claimed: ClaimedDelivery[] = [];
+    const claimed: Omit<ClaimedDelivery, 'attributes' | 'data' | 'body'>[] = [];
     for (const { target, limit, leaseMs, perChat, media } of requests) {
       // Per-chat: a delivery waits while an older one of its chat is pending (due, retrying or
       // in flight). Deliveries are numbered in the order they were stored, which is Green API's.
@@ -228,13 +228,21 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
           eventId: row.event_id,
           target,
           attempt: row.attempts + 1,
-          attributes: row.attributes,
-          data: row.data,
-          body: row.body,
           ...(files ? { media: files.get(row.event_id) ?? [] } : {}),
         });
     }
-    return claimed;
+    if (claimed.length === 0) return [];
+    // An event's texts once, however many of its targets were claimed: the deliveries share them.
+    const texts = new Map(
+      (yield* all<{ id: string; attributes: string; data: string; body: Uint8Array }>(
+        `SELECT id, attributes, data, body FROM events WHERE id IN (SELECT value FROM ${each})`,
+        [JSON.stringify([...new Set(claimed.map((d) => d.eventId))])],
+      )).map((row) => [row.id, row]),
+    );
+    return claimed.map((d) => {
+      const { attributes, data, body } = texts.get(d.eventId)!;
+      return { ...d, attributes, data, body };
+    });
   }
 
   function* pruneBatch(now: number): Plan<number> {

@@ -11,8 +11,7 @@ export const SQLITE: SqlDialect = {
 
   *claimDeliveries({ target, now, limit, leaseEnd, where }) {
     const rows = yield* all<ClaimedRow>(
-      `SELECT d.id, d.event_id, d.attempts, e.attributes, e.data, e.body
-       FROM deliveries d JOIN events e ON e.id = d.event_id
+      `SELECT d.id, d.event_id, d.attempts FROM deliveries d
        WHERE d.target = ? AND d.status = 'pending' AND d.next_at <= ? ${where}
        ORDER BY d.next_at, d.id LIMIT ?`,
       [target, now, limit],

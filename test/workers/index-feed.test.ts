@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { applyFeed } from '../../src/runtimes/workers/event-index.ts';
+import { applyFeed, createIndexStore } from '../../src/runtimes/workers/event-index.ts';
 import { acknowledgeFeed, feedPending, installOutbox, readFeed } from '../../src/runtimes/workers/index-feed.ts';
 import { durableObjectSqlDriver } from '../../src/runtimes/workers/sqlite-driver.ts';
 import type { SqlDriver } from '../../src/store/sql-driver.ts';
@@ -77,10 +77,7 @@ describe('the index feed (workerd)', () => {
     });
 
     await inObject('feed-index', async (sql) => {
-      const index = createSqlStore(sql, CONTRACT_OPTIONS);
-      sql.exec(
-        'CREATE UNIQUE INDEX IF NOT EXISTS index_delivery_key ON deliveries (event_id, target); CREATE UNIQUE INDEX IF NOT EXISTS index_attempt_key ON attempts (event_id, target, series, attempt, started_at)',
-      );
+      const index = createIndexStore(sql, CONTRACT_OPTIONS);
       const [first, second, third] = feeds as [(typeof feeds)[0], (typeof feeds)[0], (typeof feeds)[0]];
       applyFeed(sql, first);
       applyFeed(sql, second);

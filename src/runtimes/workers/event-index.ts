@@ -9,7 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { describeError } from '../../log.ts';
 import type { SqlDriver } from '../../store/sql-driver.ts';
-import { createSqlStore } from '../../store/sql-store.ts';
+import { createSqlStore, type SqlStoreOptions } from '../../store/sql-store.ts';
 import type { EventQuery, Store } from '../../store/store.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
 import type { IndexFeed } from './index-feed.ts';
@@ -33,6 +33,13 @@ CREATE TABLE IF NOT EXISTS replay_queue (
 `;
 
 const IDS = 'SELECT value FROM json_each(?)';
+
+/** The index's tables over `sql`: an instance object's, and what the feed and bulk replay need besides. */
+export function createIndexStore(sql: SqlDriver, options: SqlStoreOptions): Store {
+  const store = createSqlStore(sql, options);
+  sql.exec(INDEX_SCHEMA);
+  return store;
+}
 
 /** Applies one feed in one transaction: each event's rows as they are now; attempts are only ever added. */
 export function applyFeed(sql: SqlDriver, feed: IndexFeed): void {
@@ -103,8 +110,10 @@ export class EventIndex extends DurableObject<Env> {
     super(ctx, env);
     const config = configOf(env);
     this.sql = durableObjectSqlDriver(ctx.storage);
-    this.store = createSqlStore(this.sql, { dedupWindowMs: config.dedupWindowMs, retentionMs: config.retentionMs });
-    this.sql.exec(INDEX_SCHEMA);
+    this.store = createIndexStore(this.sql, {
+      dedupWindowMs: config.dedupWindowMs,
+      retentionMs: config.retentionMs,
+    });
   }
 
   apply(feed: IndexFeed): void {
@@ -132,10 +141,10 @@ export class EventIndex extends DurableObject<Env> {
    * a time, off the operator's request. Returns how many dead deliveries the index knows of.
    */
   async replayDead(target: string, now: number): Promise<number> {
-    const [{ n }] = this.sql.all<{ n: number }>(
+    const dead = this.sql.all<{ n: number }>(
       "SELECT COUNT(*) AS n FROM deliveries WHERE target = ? AND status = 'dead'",
       [target],
-    ) as [{ n: number }];
+    )[0]!.n;
     const queued = this.sql.run(
       `INSERT OR REPLACE INTO replay_queue (instance, target, at)
        SELECT DISTINCT e.instance, d.target, ? FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -143,7 +152,7 @@ export class EventIndex extends DurableObject<Env> {
       [now, target],
     );
     if (queued > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now);
-    return n;
+    return dead;
   }
 
   override async alarm(): Promise<void> {

@@ -25,8 +25,7 @@ export function postgresDialect(holder: string): SqlDialect {
          claimed AS (
            UPDATE deliveries d SET leased = 1, holder = ?, next_at = ? FROM due WHERE d.id = due.id
            RETURNING d.id, d.event_id, d.attempts, due.next_at AS due_at)
-         SELECT c.id, c.event_id, c.attempts, e.attributes, e.data, e.body
-         FROM claimed c JOIN events e ON e.id = c.event_id ORDER BY c.due_at, c.id`,
+         SELECT id, event_id, attempts FROM claimed ORDER BY due_at, id`,
         [target, now, limit, holder, leaseEnd],
       );
     },
