@@ -2,7 +2,7 @@
 // delivery is ordered in, what an attempt's outcome makes of its delivery, how a delivery is shown,
 // and how per-target statistics add up. The SQL store, the KV store and the
 // Workers fan-out all use these, so that the store contract cannot drift between them.
-import type { AttemptRecord, DeliveryState, DeliveryStatus, TargetStats } from './store.ts';
+import type { AttemptRecord, DeliveryState, DeliveryStatus } from './store.ts';
 
 /** Pages go newest first; a cursor is the (receivedAt, id) of the last item shown. */
 export function encodeCursor(receivedAt: number, id: string | number): string {
@@ -46,22 +46,4 @@ export const attemptsAfter = (a: Pick<AttemptRecord, 'attempt' | 'outcome'>) =>
 /** A stored delivery as operators see it: `nextAt` only while it is pending. */
 export function deliveryState(d: Omit<DeliveryState, 'nextAt'> & { nextAt: number }): DeliveryState {
   return { ...d, nextAt: d.status === 'pending' ? d.nextAt : null };
-}
-
-/** Adds up per-target statistics from several stores (one per instance on Workers); the newest last error wins. */
-export function mergeTargetStats(lists: readonly TargetStats[][]): TargetStats[] {
-  const byTarget = new Map<string, TargetStats>();
-  for (const stats of lists) {
-    for (const t of stats) {
-      const sum = byTarget.get(t.target);
-      if (!sum) {
-        byTarget.set(t.target, { ...t });
-        continue;
-      }
-      for (const key of ['pending', 'dead', 'delivered', 'attempts', 'succeeded'] as const) sum[key] += t[key];
-      if ((t.lastErrorAt ?? 0) > (sum.lastErrorAt ?? 0))
-        Object.assign(sum, { lastError: t.lastError, lastErrorAt: t.lastErrorAt });
-    }
-  }
-  return [...byTarget.values()].sort((a, b) => a.target.localeCompare(b.target));
 }
