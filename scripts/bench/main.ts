@@ -530,14 +530,14 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
-const part = (name: string) => !only || only.includes(name);
+/** --e2e=5 or --e2e=5@1000: only that end-to-end run (targets, and a pace in notifications/s). */
+const oneE2e = process.argv.find((arg) => arg.startsWith('--e2e='))?.slice('--e2e='.length);
+const part = (name: string) => !oneE2e && (!only || only.includes(name));
 if (part('normalization')) normalization();
 if (part('filters')) await filters();
 if (part('answer')) await answerPath();
 if (part('floor')) await floor();
 if (part('postgres')) await sharedStore();
-/** --e2e=5 or --e2e=5@1000: only that end-to-end run (targets, and a pace in notifications/s). */
-const oneE2e = process.argv.find((arg) => arg.startsWith('--e2e='))?.slice('--e2e='.length);
 if (oneE2e) {
   const [targets, rate] = oneE2e.split('@').map(Number);
   await endToEnd(targets!, rate);
