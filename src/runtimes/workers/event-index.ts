@@ -23,7 +23,6 @@ const REPLAY_BATCH = 50;
 const INDEX_SCHEMA = `
 CREATE UNIQUE INDEX IF NOT EXISTS index_delivery_key ON deliveries (event_id, target);
 CREATE UNIQUE INDEX IF NOT EXISTS index_attempt_key ON attempts (event_id, target, series, attempt, started_at);
-CREATE INDEX IF NOT EXISTS index_events_instance ON events (instance, received_at);
 CREATE TABLE IF NOT EXISTS replay_queue (
   instance TEXT NOT NULL,
   target   TEXT NOT NULL,
