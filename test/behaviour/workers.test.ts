@@ -341,7 +341,7 @@ describe('workers configuration and metrics', () => {
     }
   }, 120_000);
 
-  it('shows the backlog and dead gauges on /metrics, read from the objects', async () => {
+  it('shows the backlog and dead gauges on /metrics, read from the event index', async () => {
     const response = await fetch(`${relay.url}/metrics`, { headers: { authorization: 'Bearer behaviour-admin' } });
     const text = await response.text();
     expect(text).toMatch(/^green_relay_deliveries_dead\{target="broken"\} [1-9]\d*$/m);
