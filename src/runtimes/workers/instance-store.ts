@@ -150,21 +150,14 @@ export class InstanceStore extends DurableObject<Env> {
 
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
     const status = await this.store.ingest(event);
-    if (status === 'accepted' && (event.targets.length > 0 || event.media?.length)) await this.armAt(Date.now());
-    // Listed and found at once; the pass that delivers it feeds the index again at its end.
-    await this.changed();
+    // The alarm comes back for the deliveries now (its pass feeds the index again at its end and
+    // looks at the outbox), or, without any, to send what a cut-short feed left in the outbox.
+    const delivering = status === 'accepted' && (event.targets.length > 0 || event.media?.length);
+    await this.armAt(Date.now() + (delivering ? 0 : this.feedDelayMs || FEED_CHECK_MS));
+    // Listed and found at once (with RELAY_INDEX_FEED_DELAY, from the alarm then).
+    if (this.feedDelayMs === 0) void this.feedIndex();
     await this.learnInstance(event.instance);
     return status;
-  }
-
-  /**
-   * Something changed outside a delivery pass: feeds the index now (with RELAY_INDEX_FEED_DELAY,
-   * from the alarm then), and makes sure the alarm comes back to send whatever a cut-short feed
-   * (a crash, an index that is down) left in the outbox.
-   */
-  private async changed(): Promise<void> {
-    await this.armAt(Date.now() + (this.feedDelayMs || FEED_CHECK_MS));
-    if (this.feedDelayMs === 0) void this.feedIndex();
   }
 
   /**
@@ -186,7 +179,7 @@ export class InstanceStore extends DurableObject<Env> {
           acknowledgeFeed(this.sql, batch.upTo);
         }
       } catch (err) {
-        // The outbox keeps the changes; the alarm armed by changed() sends them again.
+        // The outbox keeps the changes; the alarm armed with them sends them again.
         this.logger.warn('index.feed_failed', { error: describeError(err) });
       } finally {
         this.feeding = false;
