@@ -362,8 +362,9 @@ export async function runProof(
   options: ProofOptions,
   onResult: (result: ScenarioResult) => void = () => {},
 ): Promise<ScenarioResult[]> {
-  const scenarios = [killScenario, storeScenario, sharedScenario, postgresScenario];
-  const runs = [...scenarios.map((scenario) => () => scenario(options))];
+  const runs = [killScenario, storeScenario, sharedScenario, postgresScenario].map(
+    (scenario) => () => scenario(options),
+  );
   if (options.load) runs.push(() => loadScenario(options.load!));
   const results: ScenarioResult[] = [];
   for (const run of runs) {

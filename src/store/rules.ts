@@ -1,7 +1,7 @@
 // The rules every store keeps the same way, written once: page cursors, quarantine ids, the chat a
-// delivery is ordered in, what an attempt's outcome makes of its delivery, how a delivery is shown,
-// and how per-target statistics add up. The SQL store, the KV store and the
-// Workers fan-out all use these, so that the store contract cannot drift between them.
+// delivery is ordered in, what an attempt's outcome makes of its delivery, how a delivery is shown.
+// The SQL store and the KV store both use these, so that the store contract cannot drift between
+// them.
 import type { AttemptRecord, DeliveryState, DeliveryStatus } from './store.ts';
 
 /** Pages go newest first; a cursor is the (receivedAt, id) of the last item shown. */
