@@ -5,7 +5,10 @@ import { expect, it } from 'vitest';
 import { proofTable, runProof } from '../scripts/proof/harness.ts';
 
 it('loses no accepted notification through kills, faulty targets and a full disk', async () => {
-  const results = await runProof({ instances: 4, perInstance: 50, kills: 2, load: null });
+  // Each scenario as it ends, so that a run that hits the timeout shows where it was.
+  const results = await runProof({ instances: 4, perInstance: 50, kills: 2, load: null }, (result) =>
+    console.error(`${result.scenario}: ${result.lost} lost, ${result.seconds.toFixed(1)} s`),
+  );
   console.log(proofTable(results));
   for (const result of results) {
     expect(result.accepted, result.scenario).toBe(result.sent);
