@@ -17,4 +17,10 @@ export interface SqlDriver {
    * commit survives a crash of the process, not a power cut.
    */
   transaction<T>(fn: () => T, durable?: boolean): T;
+  /**
+   * Makes every commit so far durable without blocking the thread (Node: an fdatasync of the WAL
+   * in libuv's pool). A driver with it never waits for the disk in `transaction`; the runner
+   * settles a durable write only after this resolves, and a rejection fails that write.
+   */
+  flush?(): Promise<void>;
 }

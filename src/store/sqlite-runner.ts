@@ -40,14 +40,15 @@ export const SQLITE: SqlDialect = {
 };
 
 export function sqliteRunner(db: SqlDriver, defer?: Defer): SqlRunner {
-  const commit = createBatcher(
-    (items: { plan: () => Plan<unknown>; durable: boolean }[]) =>
-      db.transaction(
-        () => items.map((item) => runSync(db, item.plan())),
-        items.some((item) => item.durable),
-      ),
-    defer,
-  );
+  const commit = createBatcher((items: { plan: () => Plan<unknown>; durable: boolean }[]) => {
+    const durable = items.some((item) => item.durable);
+    const results = db.transaction(() => items.map((item) => runSync(db, item.plan())), durable);
+    if (!durable || !db.flush) return results;
+    // The durable writes settle once the disk has them; the batcher goes on to the next commit
+    // meanwhile, and the others of this one settle at once.
+    const flushed = db.flush();
+    return results.map((result, i) => (items[i]!.durable ? flushed.then(() => result) : result));
+  }, defer);
   return {
     dialect: SQLITE,
     read: async (plan) => runSync(db, plan()),

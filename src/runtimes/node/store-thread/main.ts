@@ -1,6 +1,7 @@
 // The store thread: the SQL store on better-sqlite3 and the dispatcher that delivers from it,
-// beside the main thread, which only answers HTTP. Commits wait for the disk (synchronous=FULL)
-// and deliveries cost CPU; neither holds up an answer. While the thread commits, the main
+// beside the main thread, which only answers HTTP. Deliveries cost CPU and a commit only writes
+// the WAL: the fdatasync an answer waits for runs in libuv's pool (sqlite-driver.ts), so neither
+// the disk nor the deliveries hold up the answers. While the thread commits, the main
 // thread's next calls queue up and share the next commit.
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
