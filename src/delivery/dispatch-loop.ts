@@ -8,13 +8,19 @@
 // claim, so under load each claim takes more deliveries instead of the store taking more claims.
 // Each lane claims as its target allows (lanes.ts planClaim): not while held, one probe when its
 // circuit is open, one per slot of its rate limit.
+//
+// Where the store sits beside the loop (Node's store thread), ingests go through the loop too:
+// the targets that can take an event at once have its deliveries leased in the ingest's own
+// commit and sent when it commits, without a claim and the reads it makes.
 import { describeError } from '../log.ts';
-import type { ClaimedDelivery } from '../store/store.ts';
+import type { IngestLease, LeasedIngest } from '../store/sql-store.ts';
+import type { ClaimedDelivery, NewEvent } from '../store/store.ts';
 import { runAttempt } from './attempt.ts';
 import type { Dispatcher, DispatcherOptions } from './dispatcher.ts';
 import type { HttpPost } from './http-post.ts';
 import {
   claimingLanes,
+  claimRequest,
   createControl,
   createLanes,
   createPruner,
@@ -31,18 +37,31 @@ export interface DispatchLoopDeps extends DispatcherOptions {
   idleMs?: number;
   /** How often settled events past their retention are deleted. */
   pruneEveryMs?: number;
+  /** The store's ingest that leases deliveries in its own commit (sql-store.ts SqlStore), when it has one. */
+  ingestLeased?: (event: NewEvent, lease: IngestLease) => Promise<LeasedIngest>;
+}
+
+export interface DispatchLoop extends Dispatcher {
+  /** Stores the event (Store.ingest) and starts at once the deliveries its targets can take. */
+  ingest(event: NewEvent): Promise<'accepted' | 'duplicate'>;
 }
 
 /** While attempts are in flight, how long wake-ups are gathered before one claim serves them all. */
 const GATHER_MS = 5;
 
-export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
+export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
   const { store, logger, now } = deps;
   const idleMs = deps.idleMs ?? 1_000;
   const prune = createPruner(store, logger, deps.pruneEveryMs);
   const lanes = createLanes(deps.targets, deps);
   const control = createControl(deps, () => schedulePump());
   const attempts = new Set<Promise<void>>();
+  /**
+   * Lanes that may have due deliveries no claim has taken: an event they could not take at once,
+   * or a claim that took all it asked for. An attempt of such a lane that ends looks for more; one
+   * that delivered, on a lane not behind, has nothing to look for.
+   */
+  const behind = new Set<Lane>();
   /** Aborts every attempt in flight when a stop's grace period ends (one for all: cheaper than one each). */
   const cancel = new AbortController();
   let running = false;
@@ -87,6 +106,8 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
         for (const { lane, request, probe } of plans) {
           const mine = claimed.filter((d) => d.target === lane.target.name);
           lane.busy = mine.length === request.limit;
+          if (lane.busy) behind.add(lane);
+          else behind.delete(lane);
           if (probe && mine.length === 0) control.releaseProbe(lane.target.name);
           for (const delivery of mine) attempt(lane, delivery, probe);
         }
@@ -126,20 +147,68 @@ export function createDispatchLoop(deps: DispatchLoopDeps): Dispatcher {
   function attempt(lane: Lane, delivery: ClaimedDelivery, probe: boolean): void {
     lane.inFlight++;
     const started = lane.gate ? lane.gate.wait(now) : Promise.resolve();
+    let quiet = false;
     const done = started
       .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { cancel: cancel.signal, probe }))
       .then((retryAt) => {
         if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
+        // A retry to arm, a circuit that opened, a backlog or the next of a chat need the pump.
+        quiet =
+          retryAt === null && direct(lane) && !behind.has(lane) && control.mode(lane.target.name, now()) === 'send';
       })
       .finally(() => {
         lane.inFlight--;
         attempts.delete(done);
-        schedulePump();
+        if (!quiet) schedulePump();
       });
     attempts.add(done);
   }
 
+  /**
+   * A lane takes a new event at once when it needs nothing only a claim decides (a rate-limit
+   * slot, per-chat order, archived files), sends (not held, no probe due), has a free slot, and
+   * is not behind: a new event must not overtake a backlog.
+   */
+  const direct = ({ gate, target }: Lane) => !gate && target.ordering !== 'per-chat' && target.media !== 'archived';
+  const takesAtOnce = (lane: Lane, at: number) =>
+    direct(lane) &&
+    !behind.has(lane) &&
+    lane.inFlight < lane.target.concurrency &&
+    control.mode(lane.target.name, at) === 'send';
+
+  async function ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
+    const at = now();
+    const mine = lanes.filter((lane) => event.targets.includes(lane.target.name));
+    const takers = running && deps.ingestLeased && !event.media?.length ? mine.filter((l) => takesAtOnce(l, at)) : [];
+    for (const lane of mine) if (!takers.includes(lane)) behind.add(lane);
+    if (takers.length === 0) {
+      const status = await store.ingest(event);
+      schedulePump();
+      return status;
+    }
+    // Their slots are kept for the event until the commit says which deliveries it leased.
+    for (const lane of takers) lane.inFlight++;
+    const leaseMs = Math.max(...takers.map((lane) => claimRequest(lane, 1).leaseMs));
+    let result: LeasedIngest;
+    try {
+      result = await deps.ingestLeased!(event, {
+        targets: takers.map((lane) => lane.target.name),
+        until: at + leaseMs,
+      });
+    } finally {
+      for (const lane of takers) lane.inFlight--;
+    }
+    for (const { ref, target } of result.leased) {
+      const lane = takers.find((l) => l.target.name === target)!;
+      const { attributes, data, body } = event;
+      attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
+    }
+    if (takers.length < mine.length) schedulePump();
+    return result.status;
+  }
+
   return {
+    ingest,
     async start() {
       await resumeClaims(store, logger, now());
       await control.load();

@@ -114,8 +114,30 @@ export interface SqlStoreOptions {
   defer?: Defer;
 }
 
+/** Deliveries to lease in the ingest's own commit (SqlStore.ingestLeased). */
+export interface IngestLease {
+  targets: string[];
+  until: number;
+}
+
+export interface LeasedIngest {
+  status: 'accepted' | 'duplicate';
+  /** The deliveries leased, as a claim would have handed them (without the event's texts). */
+  leased: { ref: number; target: string }[];
+}
+
+export interface SqlStore extends Store {
+  /**
+   * Ingests as `ingest` does, with the deliveries to `lease.targets` leased until `lease.until`
+   * in the same commit: a dispatcher beside the store sends them without claiming them (Node's
+   * store thread). Only a store with one owner has it, since nobody else could want the lease;
+   * an event with files to archive is never leased (its targets may wait for them).
+   */
+  ingestLeased?(event: NewEvent, lease: IngestLease): Promise<LeasedIngest>;
+}
+
 /** Creates the SQLite tables if needed and returns the Store over them. */
-export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
+export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): SqlStore {
   db.exec(SCHEMA);
   db.exec(CONTROL_SCHEMA);
   db.exec(MEDIA_SCHEMA);
@@ -124,11 +146,11 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): Store {
 }
 
 /** The Store over tables that exist, whatever the database behind `sql`. */
-export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 'defer'>): Store {
+export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 'defer'>): SqlStore {
   const { each, holder } = sql.dialect;
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */
-  function* ingestOne(event: NewEvent): Plan<'accepted' | 'duplicate'> {
+  function* ingestOne(event: NewEvent, lease?: IngestLease): Plan<LeasedIngest> {
     /** What one occurrence of the event writes: received_at, preview, recovered, attributes, data, body. */
     const occurrence = [
       event.receivedAt,
@@ -150,7 +172,7 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
         'UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ? AND ? - received_at < ?',
         [event.receivedAt, event.id, event.receivedAt, options.dedupWindowMs],
       );
-      if (seen > 0) return 'duplicate';
+      if (seen > 0) return { status: 'duplicate', leased: [] };
       // Seen before the window began (only possible when retention outlasts it): a new occurrence.
       yield* run(
         `UPDATE events SET received_at = ?, preview = ?, recovered = ?, attributes = ?, data = ?, body = ?, duplicates = 0, last_seen_at = ?
@@ -158,7 +180,24 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
         [...occurrence, event.receivedAt, event.id],
       );
     }
-    if (event.targets.length > 0) {
+    let leased: LeasedIngest['leased'] = [];
+    if (event.targets.length > 0 && lease && lease.targets.length > 0 && !event.media?.length) {
+      // SQLite's JSON (only a store with one owner leases here): [target, 1 when leased] pairs.
+      const rows = yield* all<{ id: number; target: string; leased: number }>(
+        `INSERT INTO deliveries (event_id, target, chat, status, next_at, leased, updated_at)
+         SELECT ?, value ->> 0, ?, 'pending', CASE WHEN value ->> 1 THEN ? ELSE ? END, value ->> 1, ? FROM json_each(?)
+         RETURNING id, target, leased`,
+        [
+          event.id,
+          chatKey(event.instance, event.subject),
+          lease.until,
+          event.receivedAt,
+          event.receivedAt,
+          JSON.stringify(event.targets.map((target) => [target, lease.targets.includes(target) ? 1 : 0])),
+        ],
+      );
+      leased = rows.filter((row) => row.leased).map((row) => ({ ref: row.id, target: row.target }));
+    } else if (event.targets.length > 0) {
       // Targets that take archived files wait for them (sql-media-store.ts WAITING).
       const waiting = event.media?.length ? (event.waitFor ?? []) : [];
       yield* run(
@@ -176,7 +215,7 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
       );
     }
     yield* insertMedia(event);
-    return 'accepted';
+    return { status: 'accepted', leased };
   }
 
   function* recordOne(a: AttemptRecord): Plan<void> {
@@ -279,7 +318,13 @@ export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 
     // Group commit (see batch.ts): the ingests, attempt records and claims of one event-loop turn
     // share one transaction, so one wait for the disk. A failed commit fails every write of its
     // batch, none half-done.
-    ingest: (event) => sql.batched(() => ingestOne(event)),
+    ingest: (event) =>
+      sql.batched(function* () {
+        return (yield* ingestOne(event)).status;
+      }),
+    ...(holder === null
+      ? { ingestLeased: (event: NewEvent, lease: IngestLease) => sql.batched(() => ingestOne(event, lease)) }
+      : {}),
     // A lease or an attempt lost to a power cut only means a delivery is sent again.
     claim: (requests, now) => sql.batched(() => claimAll(requests, now), false),
     record: (attempt) => sql.batched(() => recordOne(attempt), false),

@@ -112,3 +112,20 @@ describe('the SQL store on better-sqlite3: when a write waits for the disk', () 
     expect(syncs).toBe(2 + 1);
   });
 });
+
+describe('the SQL store on better-sqlite3: deliveries leased at ingest', () => {
+  it('leases the named targets in the ingest itself; a claim gets the others, and the leased ones once the lease ends', async () => {
+    const store = createSqlStore(openBetterSqlite(`${tempDir()}/relay.db`), CONTRACT_OPTIONS);
+    const first = event({ targets: ['a', 'b'], receivedAt: T0 });
+    const lease = { targets: ['a'], until: T0 + 30_000 };
+    const { status, leased } = await store.ingestLeased!(first, lease);
+    expect(status).toBe('accepted');
+    expect(leased).toEqual([{ ref: expect.any(Number), target: 'a' }]);
+    const request = (target: string) => ({ target, limit: 10, leaseMs: 30_000 });
+    expect((await store.claim([request('a'), request('b')], T0)).map((d) => d.target)).toEqual(['b']);
+    const [again] = await store.claim([request('a')], T0 + 30_000);
+    expect(again).toMatchObject({ ref: leased[0]!.ref, eventId: first.id, attempt: 1 });
+    // Seen again within the window: nothing new, nothing leased.
+    expect(await store.ingestLeased!(first, lease)).toEqual({ status: 'duplicate', leased: [] });
+  });
+});

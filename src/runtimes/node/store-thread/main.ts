@@ -5,12 +5,11 @@
 // thread's next calls queue up and share the next commit.
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createDispatchLoop } from '../../../delivery/dispatch-loop.ts';
-import type { Dispatcher } from '../../../delivery/dispatcher.ts';
+import { createDispatchLoop, type DispatchLoop } from '../../../delivery/dispatch-loop.ts';
 import type { Logger, LogFields } from '../../../log.ts';
 import type { Defer } from '../../../store/batch.ts';
-import { createSqlStore } from '../../../store/sql-store.ts';
-import type { Store } from '../../../store/store.ts';
+import { createSqlStore, type SqlStore } from '../../../store/sql-store.ts';
+import type { NewEvent } from '../../../store/store.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from '../sqlite-driver.ts';
 import {
   soon,
@@ -52,7 +51,7 @@ const commitSoon: Defer = (commit) => {
 };
 
 let db: BetterSqliteDriver;
-let store: Store;
+let store: SqlStore;
 try {
   db = openBetterSqlite(file);
   store = createSqlStore(db, { ...options, defer: commitSoon });
@@ -93,7 +92,7 @@ const metrics = {
   rateLimited: (target: string) => count(['rateLimited', target]),
 };
 
-let dispatcher: Dispatcher | undefined;
+let dispatcher: DispatchLoop | undefined;
 
 function run(call: Call): Promise<unknown> {
   switch (call.method) {
@@ -105,6 +104,7 @@ function run(call: Call): Promise<unknown> {
       dispatcher = createDispatchLoop({
         ...call.args[0],
         store,
+        ingestLeased: store.ingestLeased,
         post: undiciPost,
         logger,
         metrics,
@@ -117,6 +117,9 @@ function run(call: Call): Promise<unknown> {
       return dispatcher?.stop(call.args[0]) ?? Promise.resolve();
     case 'targetsChanged':
       return Promise.resolve(dispatcher?.targetsChanged());
+    case 'ingest':
+      // Through the dispatcher, which sends at once what its targets can take (dispatch-loop.ts).
+      return dispatcher ? dispatcher.ingest(call.args[0] as NewEvent) : store.ingest(call.args[0] as NewEvent);
     default:
       return (store[call.method] as (...args: unknown[]) => Promise<unknown>)(...call.args);
   }
@@ -140,7 +143,7 @@ port.on('message', (message: ToThread) => {
         (err: unknown) => reply({ id: call.id, error: toThreadError(err) }),
       );
   }
-  // Any call may have made deliveries due (an ingest, a replay, a release); the dispatcher's
-  // look comes after this turn's commit.
-  dispatcher?.wake();
+  // Any other call may have made deliveries due (a replay, a release); the dispatcher's look
+  // comes after this turn's commit. An ingest wakes it itself when it left something to claim.
+  if (message.calls.some((call) => call.method !== 'ingest')) dispatcher?.wake();
 });
