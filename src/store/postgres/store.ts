@@ -53,7 +53,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     types: { bigint: NUMBER },
   });
   try {
-    await client.begin((tx) => tx.unsafe(MIGRATE).simple());
+    await migrate(client);
   } catch (err) {
     await client.end({ timeout: 1 });
     throw new DatabaseUnavailable(
@@ -72,3 +72,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
 }
+
+/**
+ * Applies the schema. Its `IF NOT EXISTS` statements still lock their tables (CREATE INDEX takes
+ * a SHARE lock before it finds the index there), so a relay restarting beside running ones can
+ * deadlock with their transactions; Postgres then cancels one side, and this tries again.
+ */
+async function migrate(client: postgres.Sql<{ bigint: number }>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.begin((tx) => tx.unsafe(MIGRATE).simple());
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt === MIGRATE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+const MIGRATE_ATTEMPTS = 5;
