@@ -26,6 +26,18 @@ const CE_ATTRIBUTES = [
   'greenapiwebhook',
 ] as const;
 
+/**
+ * Each event's body in each format, built once for all its targets. The deliveries of one event
+ * share its stored bytes (one read per claim in sql-store.ts, or the ingest's own on Node), which
+ * key this; a store that hands each delivery its own bytes simply builds them each time.
+ */
+const built = new WeakMap<Uint8Array, Partial<Record<TargetConfig['format'], Uint8Array>>>();
+function once(delivery: ClaimedDelivery, format: TargetConfig['format'], build: () => string): Uint8Array {
+  let bodies = built.get(delivery.body);
+  if (!bodies) built.set(delivery.body, (bodies = {}));
+  return (bodies[format] ??= encoder.encode(build()));
+}
+
 export function buildRequest(target: TargetConfig, delivery: ClaimedDelivery, userAgent: string): DeliveryRequest {
   const headers: Record<string, string> = {};
   let body: Uint8Array;
@@ -42,10 +54,12 @@ export function buildRequest(target: TargetConfig, delivery: ClaimedDelivery, us
       const value = attributes[name];
       if (value !== undefined) headers[`ce-${name}`] = percentEncode(value);
     }
-    body = encoder.encode(withRaw(delivery.data, decoder.decode(delivery.body)));
+    body = once(delivery, target.format, () => withRaw(delivery.data, decoder.decode(delivery.body)));
   } else {
     headers['content-type'] = 'application/cloudevents+json; charset=utf-8';
-    body = encoder.encode(structuredEvent(delivery.attributes, delivery.data, decoder.decode(delivery.body)));
+    body = once(delivery, target.format, () =>
+      structuredEvent(delivery.attributes, delivery.data, decoder.decode(delivery.body)),
+    );
   }
   // The config schema rejects header names the relay sets itself, so these cannot override them.
   Object.assign(headers, target.headers);
