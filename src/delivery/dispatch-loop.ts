@@ -13,8 +13,7 @@
 // the targets that can take an event at once have its deliveries leased in the ingest's own
 // commit and sent when it commits, without a claim and the reads it makes.
 import { describeError } from '../log.ts';
-import type { IngestLease, LeasedIngest } from '../store/sql-store.ts';
-import type { ClaimedDelivery, NewEvent } from '../store/store.ts';
+import type { ClaimedDelivery, IngestLease, LeasedIngest, NewEvent } from '../store/store.ts';
 import { runAttempt } from './attempt.ts';
 import type { Dispatcher, DispatcherOptions } from './dispatcher.ts';
 import type { HttpPost } from './http-post.ts';

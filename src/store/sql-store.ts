@@ -10,7 +10,16 @@ import { preview } from '../event-preview.ts';
 import { attemptsAfter, chatKey, quarantineId, STATUS_AFTER } from './rules.ts';
 import { CONTROL_SCHEMA, createSqlControlStore } from './sql-control-store.ts';
 import { createSqlMediaStore, insertMedia, MEDIA_SCHEMA, mediaOfEvents, WAITING } from './sql-media-store.ts';
-import type { AttemptRecord, ClaimedDelivery, ClaimRequest, NewEvent, QuarantinedBody, Store } from './store.ts';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  ClaimRequest,
+  IngestLease,
+  LeasedIngest,
+  NewEvent,
+  QuarantinedBody,
+  Store,
+} from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -112,18 +121,6 @@ export interface SqlStoreOptions {
   retentionMs: number;
   /** When a group commit runs; the sooner after the turn's I/O, the shorter the answer (see batch.ts). */
   defer?: Defer;
-}
-
-/** Deliveries to lease in the ingest's own commit (SqlStore.ingestLeased). */
-export interface IngestLease {
-  targets: string[];
-  until: number;
-}
-
-export interface LeasedIngest {
-  status: 'accepted' | 'duplicate';
-  /** The deliveries leased, as a claim would have handed them (without the event's texts). */
-  leased: { ref: number; target: string }[];
 }
 
 export interface SqlStore extends Store {

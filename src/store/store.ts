@@ -91,6 +91,18 @@ export interface QuarantinedBody {
 /** A store's own handle of a delivery: handed back with its attempt as it was, never looked into. */
 export type DeliveryRef = string | number;
 
+/** Deliveries to lease in an ingest's own commit, as a claim would (sql-store.ts SqlStore.ingestLeased). */
+export interface IngestLease {
+  targets: string[];
+  until: number;
+}
+
+export interface LeasedIngest {
+  status: 'accepted' | 'duplicate';
+  /** The deliveries leased, as a claim would have handed them (without the event's texts). */
+  leased: { ref: DeliveryRef; target: string }[];
+}
+
 /** A delivery the dispatcher has claimed: it owns it until it records an attempt. */
 export interface ClaimedDelivery {
   ref: DeliveryRef;

@@ -24,7 +24,7 @@ export function openNodeSqlite(file: string): NodeSqliteDriver {
     run: (sql, params: readonly SqlValue[] = []) => Number(prepare(sql).run(...params).changes),
     all: <Row>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as Row[],
     transaction<T>(fn: () => T, durable = true): T {
-      // As on Node: a commit without an ingest skips the fsync.
+      // A commit without an ingest skips the fsync (Node syncs the WAL off the thread instead).
       if (durable !== synced) db.exec(`PRAGMA synchronous = ${(synced = durable) ? 'FULL' : 'NORMAL'}`);
       db.exec('BEGIN IMMEDIATE');
       try {

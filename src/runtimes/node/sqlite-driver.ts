@@ -87,10 +87,11 @@ function createWalSync(file: string, datasync: Datasync) {
   return {
     flush(): Promise<void> {
       if (!running) return start();
-      return (next ??= running.then(
-        () => ((next = null), start()),
-        () => ((next = null), start()),
-      ));
+      const after = () => {
+        next = null;
+        return start();
+      };
+      return (next ??= running.then(after, after));
     },
     close() {
       if (walFd !== null) closeSync(walFd);
