@@ -1,7 +1,10 @@
 // `npm run profile`: where the relay's CPU goes. Runs the built relay under `node --cpu-prof` (both
 // threads write a profile), sends it notifications as the bench's end-to-end run does, and prints
-// each thread's busy time and its heaviest functions by self time.
-//   npm run profile -- --targets=3 --notifications=20000 [--rate=1000] [--keep]
+// each thread's busy time and its heaviest functions by self time, then each thread's CPU (user +
+// system time from /proc). Busy time is wall time: a thread that waits in a system call or is
+// descheduled looks busy, so on a shared VM the /proc figures are the ones to compare; with
+// --cpu-only the relay runs without the profiler, and only those are printed.
+//   npm run profile -- --targets=3 --notifications=20000 [--rate=1000] [--keep] [--cpu-only]
 // With RELAY_DATABASE_URL set, the relay runs on that Postgres (one thread: store and dispatcher on the main one).
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,7 +48,9 @@ writeFileSync(
     targets: urls.map((url: string, i: number) => ({ name: `t${i}`, url, concurrency: 20 })),
   }),
 );
-const relay = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`, 'dist/node.js'], {
+const PROFILED = !process.argv.includes('--cpu-only');
+const profilerFlags = PROFILED ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`] : [];
+const relay = spawn(process.execPath, [...profilerFlags, 'dist/node.js'], {
   cwd: ROOT,
   env: {
     PATH: process.env.PATH,
@@ -71,7 +76,19 @@ const port = await new Promise<number>((resolve) => {
 relay.stdout!.removeAllListeners('data');
 relay.stdout!.resume();
 
+/** Each thread's user + system time so far, in clock ticks (100 a second), by thread id. */
+function threadTicks(pid: number): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+  }
+  return ticks;
+}
+
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 20 });
+const ticksBefore = threadTicks(relay.pid!);
 const started = performance.now();
 await sendNotifications(pool, { count: NOTIFICATIONS, token: TOKEN, body: nextBody, rate: RATE || undefined });
 const answered = performance.now();
@@ -82,6 +99,7 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 const delivered = performance.now();
+const ticksAfter = threadTicks(relay.pid!);
 await pool.close();
 relay.kill('SIGTERM');
 await new Promise((resolve) => relay.once('exit', resolve));
@@ -91,13 +109,26 @@ console.log(
   `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s, delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
 );
 
+// The main thread has the process's id; the busiest other is the store thread on SQLite; the
+// rest are V8's helpers (GC, compilation) and libuv's pool (the WAL's syncs, file reads).
+const perNotification = (ticks: number) => Math.round((ticks * 10_000) / NOTIFICATIONS);
+const used = [...ticksAfter].map(
+  ([tid, ticks]) => [tid, perNotification(ticks - (ticksBefore.get(tid) ?? 0))] as const,
+);
+const main = used.find(([tid]) => tid === String(relay.pid))![1];
+const others = used.filter(([tid]) => tid !== String(relay.pid)).sort((a, b) => b[1] - a[1]);
+const sum = (list: (readonly [string, number])[]) => list.reduce((total, [, us]) => total + us, 0);
+console.log(
+  `CPU per notification (/proc): ${main + sum(others)} µs: main thread ${main}, busiest other thread ${others[0]?.[1] ?? 0}, the ${others.length - 1} others ${sum(others.slice(1))}`,
+);
+
 interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
   children?: number[];
 }
-for (const file of readdirSync(join(dir, 'prof')).sort()) {
+for (const file of PROFILED ? readdirSync(join(dir, 'prof')).sort() : []) {
   const profile = JSON.parse(readFileSync(join(dir, 'prof', file), 'utf8')) as {
     nodes: Node[];
     samples: number[];
