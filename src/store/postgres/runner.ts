@@ -11,6 +11,18 @@ import { all, type ClaimedRow, type Plan, type SqlDialect, type SqlRunner, type 
 const RETRY_CODES = new Set(['40P01', '40001']);
 const RETRIES = 3;
 
+/** Runs `work` in a transaction, again when Postgres cancels it for a deadlock or a serialization failure. */
+export async function retriedTransaction<T>(client: Sql, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await client.begin(work)) as T;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= RETRIES || !code || !RETRY_CODES.has(code)) throw err;
+    }
+  }
+}
+
 export function postgresDialect(holder: string): SqlDialect {
   return {
     each: 'json_array_elements_text(CAST(CAST(? AS TEXT) AS JSON)) AS each (value)',
@@ -72,16 +84,7 @@ export function postgresRunner(client: Sql, holder: string): SqlRunner {
     return step.value;
   }
 
-  async function transaction<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await client.begin(work)) as T;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (attempt >= RETRIES || !code || !RETRY_CODES.has(code)) throw err;
-      }
-    }
-  }
+  const transaction = <T>(work: (tx: TransactionSql) => Promise<T>) => retriedTransaction(client, work);
 
   // One commit at a time (batch.ts waits for it): the writes that come in meanwhile share the next.
   // Every commit is durable here: `durable: false` is not used on Postgres (see the note of issue 17).

@@ -3,7 +3,7 @@
 import postgres from 'postgres';
 import { createSqlStoreOn, type SqlStoreOptions } from '../sql-store.ts';
 import type { Store } from '../store.ts';
-import { postgresRunner } from './runner.ts';
+import { postgresRunner, retriedTransaction } from './runner.ts';
 import { MIGRATE } from './schema.ts';
 import { createPostgresFeed, type PostgresFeed } from './live-feed.ts';
 
@@ -53,7 +53,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     types: { bigint: NUMBER },
   });
   try {
-    await migrate(client);
+    // The schema's `IF NOT EXISTS` statements still lock their tables (CREATE INDEX takes a SHARE lock
+    // before it finds the index), so a relay restarting beside running ones can deadlock with
+    // their transactions: Postgres cancels one side, and the schema is applied again.
+    await retriedTransaction(client, (tx) => tx.unsafe(MIGRATE).simple());
   } catch (err) {
     await client.end({ timeout: 1 });
     throw new DatabaseUnavailable(
@@ -72,21 +75,3 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
 }
-
-/**
- * Applies the schema. Its `IF NOT EXISTS` statements still lock their tables (CREATE INDEX takes
- * a SHARE lock before it finds the index there), so a relay restarting beside running ones can
- * deadlock with their transactions; Postgres then cancels one side, and this tries again.
- */
-async function migrate(client: postgres.Sql<{ bigint: number }>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.begin((tx) => tx.unsafe(MIGRATE).simple());
-      return;
-    } catch (err) {
-      if ((err as { code?: string }).code !== '40P01' || attempt === MIGRATE_ATTEMPTS) throw err;
-    }
-  }
-}
-
-const MIGRATE_ATTEMPTS = 5;
