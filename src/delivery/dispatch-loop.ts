@@ -180,30 +180,27 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     const mine = lanes.filter((lane) => event.targets.includes(lane.target.name));
     const takers = running && deps.ingestLeased && !event.media?.length ? mine.filter((l) => takesAtOnce(l, at)) : [];
     for (const lane of mine) if (!takers.includes(lane)) behind.add(lane);
-    if (takers.length === 0) {
-      const status = await store.ingest(event);
-      schedulePump();
-      return status;
+    const { status, leased } =
+      takers.length > 0 ? await ingestLeasing(event, takers, at) : { status: await store.ingest(event), leased: [] };
+    const { attributes, data, body } = event;
+    for (const { ref, target } of leased) {
+      const lane = takers.find((l) => l.target.name === target)!;
+      attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
     }
-    // Their slots are kept for the event until the commit says which deliveries it leased.
+    // After the commit: what the takers left is there to be claimed.
+    if (takers.length < mine.length) schedulePump();
+    return status;
+  }
+
+  /** The ingest with the takers' deliveries leased; their slots are kept until it commits. */
+  async function ingestLeasing(event: NewEvent, takers: Lane[], at: number): Promise<LeasedIngest> {
     for (const lane of takers) lane.inFlight++;
-    const leaseMs = Math.max(...takers.map((lane) => claimRequest(lane, 1).leaseMs));
-    let result: LeasedIngest;
     try {
-      result = await deps.ingestLeased!(event, {
-        targets: takers.map((lane) => lane.target.name),
-        until: at + leaseMs,
-      });
+      const leaseMs = Math.max(...takers.map((lane) => claimRequest(lane, 1).leaseMs));
+      return await deps.ingestLeased!(event, { targets: takers.map((lane) => lane.target.name), until: at + leaseMs });
     } finally {
       for (const lane of takers) lane.inFlight--;
     }
-    for (const { ref, target } of result.leased) {
-      const lane = takers.find((l) => l.target.name === target)!;
-      const { attributes, data, body } = event;
-      attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
-    }
-    if (takers.length < mine.length) schedulePump();
-    return result.status;
   }
 
   return {
