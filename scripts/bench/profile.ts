@@ -3,15 +3,19 @@
 // each thread's busy time and its heaviest functions by self time, then each thread's CPU (user +
 // system time from /proc). Busy time is wall time: a thread that waits in a system call or is
 // descheduled looks busy, so on a shared VM the /proc figures are the ones to compare; with
-// --cpu-only the relay runs without the profiler, and only those are printed.
-//   npm run profile -- --targets=3 --notifications=20000 [--rate=1000] [--keep] [--cpu-only]
+// --cpu-only the relay runs without the profiler, and only those are printed. With --perf, Linux
+// perf samples it instead (perf-record.ts): shares of CPU per thread, the kernel and SQLite included.
+//   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only | --perf]
+// --system=forwarder (or bare) runs the bench's fire-and-forget forwarder (or bare server) instead
+// of the relay, to hold each thread's CPU against the floor's at the same pace.
 // With RELAY_DATABASE_URL set, the relay runs on that Postgres (one thread: store and dispatcher on the main one).
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
+import { printPerfSummary, startPerf } from './perf-record.ts';
 import { sendNotifications } from './senders.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -19,9 +23,13 @@ const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const TARGETS = arg('targets', 3);
 const NOTIFICATIONS = arg('notifications', 20_000);
+/** Sent first at the same pace and left out of every figure: the JIT compiles the hot paths meanwhile. */
+const WARM = arg('warm', 3_000);
 const RATE = arg('rate', 0);
 const TOP = arg('top', 25);
 const TOKEN = 'profile-token';
+const SYSTEM = process.argv.find((a) => a.startsWith('--system='))?.split('=')[1] ?? 'relay';
+if (!['relay', 'forwarder', 'bare'].includes(SYSTEM)) throw new Error(`--system=${SYSTEM}: relay, forwarder or bare`);
 
 const corpus = loadFixtures().map((f) => f.json);
 let sequence = 0;
@@ -38,7 +46,14 @@ const sinks = fork(join(ROOT, 'scripts/bench/sinks.ts'), [String(TARGETS), ''], 
   stdio: 'inherit',
 });
 const message = (type: string) =>
-  new Promise<any>((resolve) => sinks.on('message', (m: any) => m.type === type && resolve(m)));
+  new Promise<any>((resolve) => {
+    const listener = (m: any) => {
+      if (m.type !== type) return;
+      sinks.off('message', listener);
+      resolve(m);
+    };
+    sinks.on('message', listener);
+  });
 const { urls } = await message('ready');
 writeFileSync(
   join(dir, 'relay.config.json'),
@@ -48,9 +63,16 @@ writeFileSync(
     targets: urls.map((url: string, i: number) => ({ name: `t${i}`, url, concurrency: 20 })),
   }),
 );
-const PROFILED = !process.argv.includes('--cpu-only');
-const profilerFlags = PROFILED ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`] : [];
-const relay = spawn(process.execPath, [...profilerFlags, 'dist/node.js'], {
+const PERF = process.argv.includes('--perf');
+const PROFILED = !PERF && !process.argv.includes('--cpu-only');
+const profilerFlags = PERF
+  ? // The JIT's symbol map goes to /tmp/perf-<pid>.map; V8 also writes a log with it, kept out of the way here.
+    ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
+  : PROFILED
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
+    : [];
+const entry = SYSTEM === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${SYSTEM}.ts`];
+const relay = spawn(process.execPath, [...profilerFlags, ...entry], {
   cwd: ROOT,
   env: {
     PATH: process.env.PATH,
@@ -58,6 +80,7 @@ const relay = spawn(process.execPath, [...profilerFlags, 'dist/node.js'], {
     HOST: '127.0.0.1',
     RELAY_DATA_DIR: dir,
     RELAY_CONFIG: join(dir, 'relay.config.json'),
+    FORWARD_TO: urls.join(','),
     ...(process.env.RELAY_DATABASE_URL ? { RELAY_DATABASE_URL: process.env.RELAY_DATABASE_URL } : {}),
   },
   stdio: ['ignore', 'pipe', 'ignore'],
@@ -87,19 +110,29 @@ function threadTicks(pid: number): Map<string, number> {
   return ticks;
 }
 
+/** Waits until the sinks took `count` requests in all (the bare server sends them none). */
+async function deliveredAll(count: number): Promise<void> {
+  for (; SYSTEM !== 'bare';) {
+    sinks.send({ type: 'stats' });
+    // Every request a sink took: the forwarder sends no webhook-id, so its firsts cannot be told apart.
+    const { received } = await message('stats');
+    if (received >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 20 });
+await sendNotifications(pool, { count: WARM, token: TOKEN, body: nextBody, rate: RATE || undefined });
+await deliveredAll(WARM * TARGETS);
+const perf = PERF ? startPerf(relay.pid!, join(dir, 'perf.data')) : null;
 const ticksBefore = threadTicks(relay.pid!);
 const started = performance.now();
 await sendNotifications(pool, { count: NOTIFICATIONS, token: TOKEN, body: nextBody, rate: RATE || undefined });
 const answered = performance.now();
-for (;;) {
-  sinks.send({ type: 'stats' });
-  const { firstSeen } = await message('stats');
-  if (firstSeen.length >= NOTIFICATIONS * TARGETS) break;
-  await new Promise((resolve) => setTimeout(resolve, 200));
-}
+await deliveredAll((WARM + NOTIFICATIONS) * TARGETS);
 const delivered = performance.now();
 const ticksAfter = threadTicks(relay.pid!);
+await perf?.stop();
 await pool.close();
 relay.kill('SIGTERM');
 await new Promise((resolve) => relay.once('exit', resolve));
@@ -152,11 +185,15 @@ for (const file of PROFILED ? readdirSync(join(dir, 'prof')).sort() : []) {
   }
   const total = profile.endTime - profile.startTime;
   console.log(
-    `\n${file}: busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(1)} s, ${(busy / NOTIFICATIONS).toFixed(1)} µs per notification`,
+    `\n${file}: busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(1)} s, ${(busy / (WARM + NOTIFICATIONS)).toFixed(1)} µs per notification (the warm-up's included)`,
   );
   for (const [key, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, TOP)) {
     console.log(`  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${key}`);
   }
 }
-if (process.argv.includes('--keep')) console.log(`\nprofiles kept in ${join(dir, 'prof')}`);
+if (PERF) {
+  printPerfSummary(join(dir, 'perf.data'), String(relay.pid), Math.min(TOP, 12));
+  rmSync(`/tmp/perf-${relay.pid}.map`, { force: true });
+}
+if (process.argv.includes('--keep')) console.log(`\nprofiles kept in ${join(dir, PERF ? '' : 'prof')}`);
 process.exit(0);
