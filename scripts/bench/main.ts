@@ -260,11 +260,12 @@ async function floor(): Promise<void> {
   const mean = (list: Measure[], key: keyof Measure) => list.reduce((sum, m) => sum + m[key], 0) / list.length;
   const each = (list: Measure[], key: keyof Measure, digits: number) =>
     list.length > 1 ? ` (${list.map((m) => fmt(m[key], digits)).join(' / ')})` : '';
-  const [bare, forwarder, relay] = (['bare', 'forwarder', 'relay'] as const).map((kind) => ({
+  const means = (kind: ServerKind) => ({
     rps: mean(runs[kind], 'rps'),
     cpu: mean(runs[kind], 'cpu'),
     pacedCpu: mean(runs[kind], 'pacedCpu'),
-  }));
+  });
+  const [bare, forwarder, relay] = [means('bare'), means('forwarder'), means('relay')];
   for (const kind of ['bare', 'forwarder', 'relay'] as const) {
     const list = runs[kind];
     row(
@@ -276,10 +277,10 @@ async function floor(): Promise<void> {
       `${fmt(mean(list, 'pacedCpu'), 3)}${each(list, 'pacedCpu', 3)} ms`,
     );
   }
-  row('floor: relay / forwarder CPU per notification', `${fmt(relay!.cpu / forwarder!.cpu, 2)} ×`, '≤ 1.5 ×');
-  row(`floor: the same at ${FLOOR_PACE}/s`, `${fmt(relay!.pacedCpu / forwarder!.pacedCpu, 2)} ×`);
-  row('floor: relay / forwarder answers/s', `${fmt((100 * relay!.rps) / forwarder!.rps)} %`, '≥ 60 %');
-  row('floor: forwarder / bare answers/s', `${fmt((100 * forwarder!.rps) / bare!.rps)} %`);
+  row('floor: relay / forwarder CPU per notification', `${fmt(relay.cpu / forwarder.cpu, 2)} ×`, '≤ 1.5 ×');
+  row(`floor: the same at ${FLOOR_PACE}/s`, `${fmt(relay.pacedCpu / forwarder.pacedCpu, 2)} ×`);
+  row('floor: relay / forwarder answers/s', `${fmt((100 * relay.rps) / forwarder.rps)} %`, '≥ 60 %');
+  row('floor: forwarder / bare answers/s', `${fmt((100 * forwarder.rps) / bare.rps)} %`);
 }
 
 /** CPU time of a process, its live children and the children it has reaped (a Postgres server and its backends), ms. */

@@ -26,6 +26,11 @@ export interface PerfRecording {
 }
 
 export function startPerf(pid: number, file: string): PerfRecording {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('--perf needs Linux perf on the PATH (Debian: linux-perf)');
+  }
   const perf: ChildProcess = spawn('perf', ['record', '-F', '999', '-g', '-p', String(pid), '-o', file], {
     stdio: 'ignore',
   });

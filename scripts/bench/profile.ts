@@ -112,7 +112,8 @@ function threadTicks(pid: number): Map<string, number> {
 
 /** Waits until the sinks took `count` requests in all (the bare server sends them none). */
 async function deliveredAll(count: number): Promise<void> {
-  for (; SYSTEM !== 'bare';) {
+  if (SYSTEM === 'bare') return;
+  for (;;) {
     sinks.send({ type: 'stats' });
     // Every request a sink took: the forwarder sends no webhook-id, so its firsts cannot be told apart.
     const { received } = await message('stats');
