@@ -56,7 +56,9 @@ function readSamples(file: string): Map<string, string[][]> {
     if (!head) continue;
     const tid = head.trim().split(/\s+/)[0]!;
     const stack = frames.map((line) => line.trim().replace(/^[0-9a-f]+\s+/, ''));
-    threads.set(tid, [...(threads.get(tid) ?? []), stack]);
+    let samples = threads.get(tid);
+    if (!samples) threads.set(tid, (samples = []));
+    samples.push(stack);
   }
   return threads;
 }
