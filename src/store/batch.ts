@@ -1,8 +1,8 @@
 // Group commit for the SQL store. A write waits for the disk (in the commit, or on Node for the
 // WAL's sync after it) or the network (Postgres), so the writes that arrive within one turn of
 // the event loop share one transaction: at low load a batch is one write, and under load the work
-// per commit grows instead of the number of commits. An asynchronous commit runs one at a time; what comes in meanwhile waits for
-// it and goes into the next.
+// per commit grows instead of the number of commits. An asynchronous commit runs one at a time;
+// what comes in meanwhile waits for it and goes into the next.
 
 interface Waiting<I, O> {
   item: I;
