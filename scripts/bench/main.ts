@@ -67,7 +67,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
-type ServerKind = 'relay' | 'bare' | 'forwarder';
+/** `deno` is the relay on Deno self-hosted (SQLite over node:sqlite), as `deno task start` runs it. */
+type ServerKind = 'relay' | 'bare' | 'forwarder' | 'deno';
+const DENO_RUN = ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv'];
 
 async function startServer(kind: ServerKind, config?: object, extraEnv: Record<string, string> = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
@@ -84,8 +86,15 @@ async function startServer(kind: ServerKind, config?: object, extraEnv: Record<s
     env.RELAY_CONFIG = join(dir, 'relay.config.json');
   }
   // The relay as `npm start` runs it: the bundle that `npm run bench` builds first.
-  const args = kind === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${kind}.ts`];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', openSync(log, 'w'), 'inherit'] });
+  const [command, ...args] =
+    kind === 'relay'
+      ? [process.execPath, 'dist/node.js']
+      : kind === 'deno'
+        ? [join(ROOT, 'node_modules/deno/deno'), ...DENO_RUN, 'src/runtimes/deno/index.ts']
+        : [process.execPath, '--import', 'tsx', `scripts/bench/${kind}.ts`];
+  // Deno keeps its cache under HOME.
+  if (kind === 'deno' && process.env.HOME) env.HOME = process.env.HOME;
+  const child = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', openSync(log, 'w'), 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const started = Date.now();
     const look = setInterval(() => {
@@ -207,80 +216,112 @@ async function answerPath(): Promise<void> {
 /** The pace of the floor's second measure: CPU per notification below saturation, where neither batches much. */
 const FLOOR_PACE = 700;
 
+/** What the floor measures of one server: closed loop, then paced at FLOOR_PACE. */
+type Measure = { rps: number; cpu: number; deliveries: number; pacedCpu: number };
+
 /**
- * The same closed-loop load (16 connections) against the bare server (answers, delivers nothing),
- * the fire-and-forget forwarder (answers, fires the body at 3 targets) and the relay (stores,
- * answers, delivers to the same 3 targets): answers/s, deliveries/s until the last one arrived,
- * and CPU per notification of the whole process (all threads, from /proc) until then; then the
- * same at FLOOR_PACE notifications/s. The forwarder and the relay run twice, in turns, and their
+ * One server under the floor's load, fanning out to `fanOut` of the sinks' targets: the closed
+ * loop (16 connections) for answers/s, deliveries/s until the last one arrived and CPU per
+ * notification of the whole process (all threads, from /proc) until then; then CPU per
+ * notification at FLOOR_PACE notifications/s.
+ */
+async function measureServer(server: Server, sinks: Sinks, fanOut: number): Promise<Measure> {
+  const received = async () => (await sinks.stats()).received;
+  /** Waits until the sinks have `count` deliveries; returns when they had them. */
+  const settled = async (count: number) => {
+    const deadline = Date.now() + 300_000;
+    while ((await received()) < count && Date.now() < deadline) await sleep(50);
+    return performance.now();
+  };
+  const before = await received();
+  const warm = await cannon(server.url, { connections: 16, rate: 500 }); // the JIT, the pools
+  await settled(before + warm['2xx'] * fanOut);
+  await sleep(500);
+  const base = await received();
+  const cpu = server.cpuMs();
+  const started = performance.now();
+  const run = await cannon(server.url, { connections: 16 });
+  const answered = run['2xx'];
+  const until = fanOut === 0 ? performance.now() : await settled(base + answered * fanOut);
+  const measure = {
+    rps: run.requests.average,
+    cpu: (server.cpuMs() - cpu) / answered,
+    deliveries: ((await received()) - base) / ((until - started) / 1000),
+  };
+  const pacedBase = await received();
+  const pacedCpu = server.cpuMs();
+  const paced = await cannon(server.url, { connections: 16, rate: FLOOR_PACE });
+  await settled(pacedBase + paced['2xx'] * fanOut);
+  return { ...measure, pacedCpu: (server.cpuMs() - pacedCpu) / paced['2xx'] };
+}
+
+/** Runs each kind of server in `order` on one set of 3 sinks; a kind listed twice runs twice, in turns. */
+async function measureInTurns(order: readonly ServerKind[]): Promise<Record<ServerKind, Measure[]>> {
+  const sinks = await startSinks(3);
+  const runs: Record<ServerKind, Measure[]> = { bare: [], forwarder: [], relay: [], deno: [] };
+  for (const kind of order) {
+    const server = await startServer(
+      kind,
+      kind === 'relay' || kind === 'deno' ? relayConfig(sinks.urls) : undefined,
+      kind === 'forwarder' ? { FORWARD_TO: sinks.urls.join(',') } : {},
+    );
+    runs[kind].push(await measureServer(server, sinks, kind === 'bare' ? 0 : 3));
+    await server.stop();
+  }
+  sinks.stop();
+  return runs;
+}
+
+const mean = (list: Measure[], key: keyof Measure) => list.reduce((sum, m) => sum + m[key], 0) / list.length;
+/** Each run's value after the mean, when there were several. */
+const each = (list: Measure[], key: keyof Measure, digits: number) =>
+  list.length > 1 ? ` (${list.map((m) => fmt(m[key], digits)).join(' / ')})` : '';
+/** The two rows of one kind's runs: the closed loop and the paced one. */
+function measureRows(name: string, list: Measure[], delivers: boolean): void {
+  row(
+    `${name} (16 connections)`,
+    `${fmt(mean(list, 'rps'), 0)}${each(list, 'rps', 0)} answers/s, ${fmt(mean(list, 'cpu'), 3)}${each(list, 'cpu', 3)} ms CPU/notification${delivers ? `, ${fmt(mean(list, 'deliveries'), 0)} deliveries/s` : ''}`,
+  );
+  row(
+    `${name.split(':')[0]}: the same at ${FLOOR_PACE}/s, CPU per notification`,
+    `${fmt(mean(list, 'pacedCpu'), 3)}${each(list, 'pacedCpu', 3)} ms`,
+  );
+}
+
+/**
+ * The same closed-loop load against the bare server (answers, delivers nothing), the
+ * fire-and-forget forwarder (answers, fires the body at 3 targets) and the relay (stores, answers,
+ * delivers to the same 3 targets). The forwarder and the relay run twice, in turns, and their
  * figures are the means: this VM's speed drifts within minutes, and a ratio of two runs minutes
  * apart measured the drift as much as the relay.
  */
 async function floor(): Promise<void> {
-  const sinks = await startSinks(3);
-  const received = async () => (await sinks.stats()).received;
-  type Measure = { rps: number; cpu: number; deliveries: number; pacedCpu: number };
-  const runs: Record<ServerKind, Measure[]> = { bare: [], forwarder: [], relay: [] };
-  for (const kind of ['bare', 'forwarder', 'relay', 'forwarder', 'relay'] as const) {
-    const server = await startServer(
-      kind,
-      kind === 'relay' ? relayConfig(sinks.urls) : undefined,
-      kind === 'forwarder' ? { FORWARD_TO: sinks.urls.join(',') } : {},
-    );
-    const fanOut = kind === 'bare' ? 0 : 3;
-    /** Waits until the sinks have `count` deliveries; returns when they had them. */
-    const settled = async (count: number) => {
-      const deadline = Date.now() + 300_000;
-      while ((await received()) < count && Date.now() < deadline) await sleep(50);
-      return performance.now();
-    };
-    const before = await received();
-    const warm = await cannon(server.url, { connections: 16, rate: 500 }); // the JIT, the pools
-    await settled(before + warm['2xx'] * fanOut);
-    await sleep(500);
-    const base = await received();
-    const cpu = server.cpuMs();
-    const started = performance.now();
-    const run = await cannon(server.url, { connections: 16 });
-    const answered = run['2xx'];
-    const until = fanOut === 0 ? performance.now() : await settled(base + answered * fanOut);
-    const measure = {
-      rps: run.requests.average,
-      cpu: (server.cpuMs() - cpu) / answered,
-      deliveries: ((await received()) - base) / ((until - started) / 1000),
-    };
-    const pacedBase = await received();
-    const pacedCpu = server.cpuMs();
-    const paced = await cannon(server.url, { connections: 16, rate: FLOOR_PACE });
-    await settled(pacedBase + paced['2xx'] * fanOut);
-    runs[kind].push({ ...measure, pacedCpu: (server.cpuMs() - pacedCpu) / paced['2xx'] });
-    await server.stop();
-  }
-  sinks.stop();
-  const mean = (list: Measure[], key: keyof Measure) => list.reduce((sum, m) => sum + m[key], 0) / list.length;
-  const each = (list: Measure[], key: keyof Measure, digits: number) =>
-    list.length > 1 ? ` (${list.map((m) => fmt(m[key], digits)).join(' / ')})` : '';
-  const means = (kind: ServerKind) => ({
-    rps: mean(runs[kind], 'rps'),
-    cpu: mean(runs[kind], 'cpu'),
-    pacedCpu: mean(runs[kind], 'pacedCpu'),
-  });
-  const [bare, forwarder, relay] = [means('bare'), means('forwarder'), means('relay')];
-  for (const kind of ['bare', 'forwarder', 'relay'] as const) {
-    const list = runs[kind];
-    row(
-      `floor: ${kind === 'bare' ? 'bare Hono (no targets)' : kind === 'forwarder' ? 'fire-and-forget forwarder, 3 targets' : 'relay, durable SQLite, 3 targets'} (16 connections)`,
-      `${fmt(mean(list, 'rps'), 0)}${each(list, 'rps', 0)} answers/s, ${fmt(mean(list, 'cpu'), 3)}${each(list, 'cpu', 3)} ms CPU/notification${kind === 'bare' ? '' : `, ${fmt(mean(list, 'deliveries'), 0)} deliveries/s`}`,
-    );
-    row(
-      `floor: the same at ${FLOOR_PACE}/s, CPU per notification`,
-      `${fmt(mean(list, 'pacedCpu'), 3)}${each(list, 'pacedCpu', 3)} ms`,
-    );
-  }
-  row('floor: relay / forwarder CPU per notification', `${fmt(relay.cpu / forwarder.cpu, 2)} ×`, '≤ 1.5 ×');
-  row(`floor: the same at ${FLOOR_PACE}/s`, `${fmt(relay.pacedCpu / forwarder.pacedCpu, 2)} ×`);
-  row('floor: relay / forwarder answers/s', `${fmt((100 * relay.rps) / forwarder.rps)} %`, '≥ 60 %');
-  row('floor: forwarder / bare answers/s', `${fmt((100 * forwarder.rps) / bare.rps)} %`);
+  const runs = await measureInTurns(['bare', 'forwarder', 'relay', 'forwarder', 'relay']);
+  measureRows('floor: bare Hono (no targets)', runs.bare, false);
+  measureRows('floor: fire-and-forget forwarder, 3 targets', runs.forwarder, true);
+  measureRows('floor: relay, durable SQLite, 3 targets', runs.relay, true);
+  const [bare, forwarder, relay] = [runs.bare, runs.forwarder, runs.relay];
+  row(
+    'floor: relay / forwarder CPU per notification',
+    `${fmt(mean(relay, 'cpu') / mean(forwarder, 'cpu'), 2)} ×`,
+    '≤ 1.5 ×',
+  );
+  row(`floor: the same at ${FLOOR_PACE}/s`, `${fmt(mean(relay, 'pacedCpu') / mean(forwarder, 'pacedCpu'), 2)} ×`);
+  row('floor: relay / forwarder answers/s', `${fmt((100 * mean(relay, 'rps')) / mean(forwarder, 'rps'))} %`, '≥ 60 %');
+  row('floor: forwarder / bare answers/s', `${fmt((100 * mean(forwarder, 'rps')) / mean(bare, 'rps'))} %`);
+}
+
+/**
+ * The relay on Deno self-hosted (node:sqlite, the dispatcher on the one thread it has) beside the
+ * relay on Node, under the floor's load and 3 targets, in turns: the shared code must not make
+ * either slower.
+ */
+async function deno(): Promise<void> {
+  const runs = await measureInTurns(['relay', 'deno', 'relay', 'deno']);
+  measureRows('Deno: relay on Node, durable SQLite, 3 targets', runs.relay, true);
+  measureRows('Deno: relay on Deno, durable SQLite, 3 targets', runs.deno, true);
+  row('Deno: Deno / Node answers/s', `${fmt((100 * mean(runs.deno, 'rps')) / mean(runs.relay, 'rps'))} %`);
+  row('Deno: Deno / Node CPU per notification', `${fmt(mean(runs.deno, 'cpu') / mean(runs.relay, 'cpu'), 2)} ×`);
 }
 
 /** CPU time of a process, its live children and the children it has reaped (a Postgres server and its backends), ms. */
@@ -552,7 +593,7 @@ async function workersScale(): Promise<void> {
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
 console.log(`green-relay bench${quick ? ' (quick)' : ''}: ${machine}\n`);
-// --only=normalization,filters,answer,floor,postgres,e2e,memory,bundle,workers runs some parts (for working on one of them).
+// --only=normalization,filters,answer,floor,deno,postgres,e2e,memory,bundle,workers runs some parts (for working on one of them).
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -564,6 +605,7 @@ if (part('normalization')) normalization();
 if (part('filters')) await filters();
 if (part('answer')) await answerPath();
 if (part('floor')) await floor();
+if (part('deno')) await deno();
 if (part('postgres')) await sharedStore();
 if (oneE2e) {
   const [targets, rate] = oneE2e.split('@').map(Number);

@@ -7,7 +7,8 @@
 // perf samples it instead (perf-record.ts): shares of CPU per thread, the kernel and SQLite included.
 //   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only | --perf]
 // --system=forwarder (or bare) runs the bench's fire-and-forget forwarder (or bare server) instead
-// of the relay, to hold each thread's CPU against the floor's at the same pace.
+// of the relay, to hold each thread's CPU against the floor's at the same pace; --system=deno runs
+// the relay on Deno self-hosted (SQLite), with --cpu-only or --perf.
 // With RELAY_DATABASE_URL set, the relay runs on that Postgres (one thread: store and dispatcher on the main one).
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,8 @@ const RATE = arg('rate', 0);
 const TOP = arg('top', 25);
 const TOKEN = 'profile-token';
 const SYSTEM = process.argv.find((a) => a.startsWith('--system='))?.split('=')[1] ?? 'relay';
-if (!['relay', 'forwarder', 'bare'].includes(SYSTEM)) throw new Error(`--system=${SYSTEM}: relay, forwarder or bare`);
+if (!['relay', 'deno', 'forwarder', 'bare'].includes(SYSTEM))
+  throw new Error(`--system=${SYSTEM}: relay, deno, forwarder or bare`);
 
 const corpus = loadFixtures().map((f) => f.json);
 let sequence = 0;
@@ -71,11 +73,27 @@ const profilerFlags = PERF
   : PROFILED
     ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
     : [];
-const entry = SYSTEM === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${SYSTEM}.ts`];
-const relay = spawn(process.execPath, [...profilerFlags, ...entry], {
+if (SYSTEM === 'deno' && PROFILED) throw new Error('--system=deno: with --cpu-only or --perf');
+const [command, ...args] =
+  SYSTEM === 'deno'
+    ? [
+        join(ROOT, 'node_modules/deno/deno'),
+        'run',
+        ...(PERF ? ['--v8-flags=--perf-basic-prof'] : []),
+        ...['--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv'],
+        'src/runtimes/deno/index.ts',
+      ]
+    : [
+        process.execPath,
+        ...profilerFlags,
+        ...(SYSTEM === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${SYSTEM}.ts`]),
+      ];
+const relay = spawn(command!, args, {
   cwd: ROOT,
   env: {
     PATH: process.env.PATH,
+    // Deno keeps its cache under HOME.
+    ...(SYSTEM === 'deno' && process.env.HOME ? { HOME: process.env.HOME } : {}),
     PORT: '0',
     HOST: '127.0.0.1',
     RELAY_DATA_DIR: dir,
@@ -192,9 +210,14 @@ for (const file of PROFILED ? readdirSync(join(dir, 'prof')).sort() : []) {
     console.log(`  ${(us / 1e3).toFixed(0).padStart(7)} ms  ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${key}`);
   }
 }
+const KEEP = process.argv.includes('--keep');
 if (PERF) {
   printPerfSummary(join(dir, 'perf.data'), String(relay.pid), Math.min(TOP, 12));
-  rmSync(`/tmp/perf-${relay.pid}.map`, { force: true });
+  // `perf script` needs the JIT's symbol map to name the kept file's JavaScript frames.
+  if (!KEEP) rmSync(`/tmp/perf-${relay.pid}.map`, { force: true });
 }
-if (process.argv.includes('--keep')) console.log(`\nprofiles kept in ${join(dir, PERF ? '' : 'prof')}`);
+if (KEEP)
+  console.log(
+    `\nprofiles kept in ${join(dir, PERF ? 'perf.data' : 'prof')}${PERF ? ` (JavaScript's names: /tmp/perf-${relay.pid}.map)` : ''}`,
+  );
 process.exit(0);
