@@ -15,6 +15,34 @@ export type Defer = (fn: () => void) => void;
 
 export const deferToTimer: Defer = (fn) => void setTimeout(fn, 0);
 
+/**
+ * A Defer for a batcher whose commits cost CPU rather than a wait (the WAL's sync runs off the
+ * thread: Node's store thread, Deno): the commit runs after this turn's I/O (`immediate`), and no
+ * sooner than `gapMs` after the previous one. At low load that is at once; under load, the writes
+ * of that gap share one commit, and one wait for the disk, instead of each turn paying its own.
+ * `runNow` runs a commit still waiting for its gap at once (before the database closes).
+ */
+export function createGapDefer(gapMs: number, immediate: Defer): { defer: Defer; runNow(): void } {
+  let last = Number.NEGATIVE_INFINITY;
+  /** The commit waiting for its turn: one at most, since it serves one batcher. */
+  let waiting: (() => void) | null = null;
+  const runNow = () => {
+    const commit = waiting;
+    waiting = null;
+    last = performance.now();
+    commit?.();
+  };
+  return {
+    defer(commit) {
+      waiting = commit;
+      const wait = last + gapMs - performance.now();
+      if (wait <= 0) immediate(runNow);
+      else setTimeout(runNow, wait);
+    },
+    runNow,
+  };
+}
+
 /** Calls `run` once for all the items handed in before `defer` fires; each caller gets its own result. */
 export function createBatcher<I, O>(
   run: (items: I[]) => O[] | Promise<O[]>,

@@ -18,8 +18,8 @@ export interface SqlDriver {
    */
   transaction<T>(fn: () => T, durable?: boolean): T;
   /**
-   * Makes every commit so far durable without blocking the thread (Node: an fdatasync of the WAL
-   * in libuv's pool). A driver with it never waits for the disk in `transaction`; the runner
+   * Makes every commit so far durable without blocking the thread (Node and Deno: an fdatasync
+   * of the WAL in node:fs's pool, runtimes/wal-sync.ts). A driver with it never waits for the disk in `transaction`; the runner
    * settles a durable write only after this resolves, and a rejection fails that write.
    */
   flush?(): Promise<void>;

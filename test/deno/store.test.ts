@@ -1,5 +1,5 @@
-// The store contract on Deno: the SQL store over node:sqlite and over Postgres (the `postgres`
-// client runs on Deno too), and the Deno KV store.
+// The store contract on Deno: the SQL store over node:sqlite (and when its writes wait for the
+// disk) and over Postgres (the `postgres` client runs on Deno too), and the Deno KV store.
 /// <reference path="../../src/runtimes/deno/node-sqlite.d.ts" />
 import { openNodeSqlite } from '../../src/runtimes/deno/sqlite-driver.ts';
 import { createKvStore } from '../../src/store/kv-store.ts';
@@ -7,6 +7,7 @@ import { createSqlStore } from '../../src/store/sql-store.ts';
 import { openPostgresStore } from '../../src/store/postgres/store.ts';
 import { startPostgres } from '../helpers/postgres.ts';
 import { CONTRACT_OPTIONS, STORE_CONTRACT } from '../store/contract.ts';
+import { DISK_SYNC_CASES } from '../store/disk-sync.ts';
 
 Deno.test('the SQL store on node:sqlite', async (t) => {
   for (const c of STORE_CONTRACT) {
@@ -14,6 +15,10 @@ Deno.test('the SQL store on node:sqlite', async (t) => {
       c.run(createSqlStore(openNodeSqlite(`${Deno.makeTempDirSync()}/relay.db`), CONTRACT_OPTIONS)),
     );
   }
+});
+
+Deno.test('the SQL store on node:sqlite: when a write waits for the disk', async (t) => {
+  for (const c of DISK_SYNC_CASES) await t.step(c.name, () => c.run(openNodeSqlite, Deno.makeTempDirSync()));
 });
 
 Deno.test({ name: 'the SQL store on Postgres', sanitizeOps: false, sanitizeResources: false }, async (t) => {

@@ -4,10 +4,12 @@
 // Deploy (no writable filesystem) or with RELAY_STORE=kv, the Deno KV store with deliveries woken
 // through the KV queue.
 import { getConnInfo } from 'hono/deno';
+import { setImmediate } from 'node:timers';
 import { fetchPost } from '../../delivery/http-post.ts';
 import { createJsonLogger } from '../../log.ts';
 import { createProcessRelay } from '../../process-relay.ts';
 import { createKvStore } from '../../store/kv-store.ts';
+import { createGapDefer } from '../../store/batch.ts';
 import { createSqlStore } from '../../store/sql-store.ts';
 import { DatabaseUnavailable, openPostgresStore } from '../../store/postgres/store.ts';
 import { VERSION } from '../../version.ts';
@@ -87,7 +89,10 @@ const shared = databaseUrl
     })
   : undefined;
 const db = kv || shared ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
-const store = shared ?? (kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, storeOptions));
+// As in Node's store thread: commits cost CPU (the WAL syncs off the thread), at most one per 2 ms.
+const commits = createGapDefer(2, setImmediate);
+const store =
+  shared ?? (kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, { ...storeOptions, defer: commits.defer }));
 const queue = kv ? createKvQueue(kv, fetchPost(fetch), logger) : undefined;
 const relay = createProcessRelay({
   config,
@@ -133,6 +138,7 @@ async function stop(signal: string): Promise<void> {
   relay.logger.info('relay.stopping', { signal });
   await server.shutdown();
   await relay.stop();
+  commits.runNow();
   db?.close();
   kv?.close();
   await shared?.close();

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDispatchLoop, type DispatchLoop } from '../../../delivery/dispatch-loop.ts';
 import type { Logger, LogFields } from '../../../log.ts';
-import type { Defer } from '../../../store/batch.ts';
+import { createGapDefer } from '../../../store/batch.ts';
 import { createSqlStore, type SqlStore } from '../../../store/sql-store.ts';
 import type { NewEvent } from '../../../store/store.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from '../sqlite-driver.ts';
@@ -28,33 +28,14 @@ const port = parentPort!;
 const post = (message: FromThread) => port.postMessage(message);
 const { file, options } = workerData as ThreadData;
 
-/**
- * When the group commit runs (store/batch.ts): after this turn's messages are read, and no sooner
- * than COMMIT_GAP_MS after the previous one. At low load that is at once; under load, the writes
- * of that gap share one commit, and one wait for the disk, instead of each turn paying its own.
- */
-const COMMIT_GAP_MS = 2;
-let lastCommit = Number.NEGATIVE_INFINITY;
-/** The commit waiting for its turn: one at most, since the store has one batcher. */
-let waiting: (() => void) | null = null;
-const commitNow = () => {
-  const commit = waiting;
-  waiting = null;
-  lastCommit = performance.now();
-  commit?.();
-};
-const commitSoon: Defer = (commit) => {
-  waiting = commit;
-  const wait = lastCommit + COMMIT_GAP_MS - performance.now();
-  if (wait <= 0) setImmediate(commitNow);
-  else setTimeout(commitNow, wait);
-};
+/** Commits at most every 2 ms under load (store/batch.ts); a longer gap saved little CPU and lengthened every answer. */
+const commits = createGapDefer(2, setImmediate);
 
 let db: BetterSqliteDriver;
 let store: SqlStore;
 try {
   db = openBetterSqlite(file);
-  store = createSqlStore(db, { ...options, defer: commitSoon });
+  store = createSqlStore(db, { ...options, defer: commits.defer });
   post({ type: 'ready' });
 } catch (err) {
   post({ type: 'failed', error: toThreadError(err) });
@@ -129,7 +110,7 @@ port.on('message', (message: ToThread) => {
   if (message.type === 'close') {
     // After this turn's calls: the commit that may be waiting for its gap runs first.
     setImmediate(() => {
-      commitNow();
+      commits.runNow();
       db.close();
       port.close();
     });
