@@ -83,10 +83,13 @@ export async function dispatchPass(deps: DispatchPassDeps): Promise<number | nul
         ? await store.nextDueAt(withRoom.map((lane) => lane.target.name))
         : null;
     const wake = earliest(due, await nextLaneWake(lanes, control, store, now()));
-    await Promise.race([
+    const waits = [
       ...running,
       ...(wake === null ? [] : [sleep(Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, wake - now())))]),
-    ]);
+    ];
+    // The attempts may all have ended during those looks at the store, and a race of nothing never
+    // settles: the pass would hang, and no wake-up would follow it (seen on Deno KV, whose looks are slow).
+    if (waits.length > 0) await Promise.race(waits);
     for (const lane of lanes) lane.drained = false;
     await fill();
   }
