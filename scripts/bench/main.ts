@@ -16,6 +16,7 @@ import { createTargetMatcher } from '../../src/delivery/filter.ts';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
 import { startPostgres } from '../../test/helpers/postgres.ts';
+import { denoRelayCommand } from './deno-relay.ts';
 import { sendNotifications } from './senders.ts';
 import { formatTiming, workersAtScale } from './workers-scale.ts';
 
@@ -69,7 +70,6 @@ interface Server {
 
 /** `deno` is the relay on Deno self-hosted (SQLite over node:sqlite), as `deno task start` runs it. */
 type ServerKind = 'relay' | 'bare' | 'forwarder' | 'deno';
-const DENO_RUN = ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv'];
 
 async function startServer(kind: ServerKind, config?: object, extraEnv: Record<string, string> = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
@@ -86,14 +86,13 @@ async function startServer(kind: ServerKind, config?: object, extraEnv: Record<s
     env.RELAY_CONFIG = join(dir, 'relay.config.json');
   }
   // The relay as `npm start` runs it: the bundle that `npm run bench` builds first.
-  const [command, ...args] =
-    kind === 'relay'
+  const deno = kind === 'deno' ? denoRelayCommand() : null;
+  if (deno) Object.assign(env, deno.env);
+  const [command, ...args] = deno
+    ? [deno.command, ...deno.args]
+    : kind === 'relay'
       ? [process.execPath, 'dist/node.js']
-      : kind === 'deno'
-        ? [join(ROOT, 'node_modules/deno/deno'), ...DENO_RUN, 'src/runtimes/deno/index.ts']
-        : [process.execPath, '--import', 'tsx', `scripts/bench/${kind}.ts`];
-  // Deno keeps its cache under HOME.
-  if (kind === 'deno' && process.env.HOME) env.HOME = process.env.HOME;
+      : [process.execPath, '--import', 'tsx', `scripts/bench/${kind}.ts`];
   const child = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', openSync(log, 'w'), 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const started = Date.now();
@@ -300,7 +299,7 @@ async function floor(): Promise<void> {
   measureRows('floor: bare Hono (no targets)', runs.bare, false);
   measureRows('floor: fire-and-forget forwarder, 3 targets', runs.forwarder, true);
   measureRows('floor: relay, durable SQLite, 3 targets', runs.relay, true);
-  const [bare, forwarder, relay] = [runs.bare, runs.forwarder, runs.relay];
+  const { bare, forwarder, relay } = runs;
   row(
     'floor: relay / forwarder CPU per notification',
     `${fmt(mean(relay, 'cpu') / mean(forwarder, 'cpu'), 2)} ×`,

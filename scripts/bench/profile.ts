@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
+import { denoRelayCommand } from './deno-relay.ts';
 import { printPerfSummary, startPerf } from './perf-record.ts';
 import { sendNotifications } from './senders.ts';
 
@@ -74,26 +75,19 @@ const profilerFlags = PERF
     ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
     : [];
 if (SYSTEM === 'deno' && PROFILED) throw new Error('--system=deno: with --cpu-only or --perf');
-const [command, ...args] =
-  SYSTEM === 'deno'
-    ? [
-        join(ROOT, 'node_modules/deno/deno'),
-        'run',
-        ...(PERF ? ['--v8-flags=--perf-basic-prof'] : []),
-        ...['--allow-net', '--allow-env', '--allow-read', '--allow-write', '--unstable-kv'],
-        'src/runtimes/deno/index.ts',
-      ]
-    : [
-        process.execPath,
-        ...profilerFlags,
-        ...(SYSTEM === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${SYSTEM}.ts`]),
-      ];
+const deno = SYSTEM === 'deno' ? denoRelayCommand(PERF ? ['--v8-flags=--perf-basic-prof'] : []) : null;
+const [command, ...args] = deno
+  ? [deno.command, ...deno.args]
+  : [
+      process.execPath,
+      ...profilerFlags,
+      ...(SYSTEM === 'relay' ? ['dist/node.js'] : ['--import', 'tsx', `scripts/bench/${SYSTEM}.ts`]),
+    ];
 const relay = spawn(command!, args, {
   cwd: ROOT,
   env: {
     PATH: process.env.PATH,
-    // Deno keeps its cache under HOME.
-    ...(SYSTEM === 'deno' && process.env.HOME ? { HOME: process.env.HOME } : {}),
+    ...deno?.env,
     PORT: '0',
     HOST: '127.0.0.1',
     RELAY_DATA_DIR: dir,
