@@ -1,6 +1,8 @@
 // Relays sharing one Postgres, as processes the way `npm start` runs them: two racing for the
 // same deliveries send each one once, an event one relay took shows in the other's live list, and
 // a pulled instance is polled by one relay at a time and taken over when that relay is killed.
+// And one relay whose connections are cut in the middle of a commit answers 503 and stays up.
+import postgresClient from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/config.ts';
 import { startFakeGreenApi } from './helpers/green-api.ts';
@@ -144,4 +146,57 @@ describe('relays sharing one Postgres', () => {
     await sink.close();
     await api.close();
   }, 90_000);
+});
+
+describe('a relay on Postgres', () => {
+  it('answers 503 when its connections are cut during a commit, stays up, and takes the resend', async () => {
+    const sink = await startSink();
+    const url = await postgres.database();
+    const config = { instances: { '*': { token: 'cut-token' } }, targets: [{ name: 'a', url: sink.url }] };
+    const relay = await spawnRelay(config, tempDir(), { RELAY_DATABASE_URL: url, RELAY_ID: 'relay-cut' });
+    running.push(relay);
+    const post = (n: number) =>
+      fetch(`${relay.url}/webhook`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer cut-token', 'content-type': 'application/json' },
+        body: notification(1101000400, n),
+      });
+    const admin = postgresClient(url, { max: 1, onnotice: () => {} });
+    // A lock holds the commit inside its transaction, so that it is in flight when its backend goes
+    // (a database restarting, a failover, a proxy dropping connections). SHARE mode stops writes to
+    // events only: the relay's reads (its prune looks at events) go on.
+    const cutDuring = async (n: number) => {
+      let answering: Promise<Response> | undefined;
+      await admin.begin(async (tx) => {
+        await tx`LOCK TABLE events IN SHARE MODE`;
+        answering = post(n);
+        await until('the commit waiting for the lock', async () => {
+          // The insert waits at its parse (which takes the table's lock), before the view shows its text;
+          // the view is read once per transaction unless its snapshot is dropped.
+          await tx`SELECT pg_stat_clear_snapshot()`;
+          const [row] = await tx<{ n: number }[]>`SELECT COUNT(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+          return row!.n > 0;
+        });
+        await tx`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+      });
+      return answering!;
+    };
+    try {
+      // Three times: whether the client's ROLLBACK of the cut transaction finds its socket gone
+      // depends on how the close arrives.
+      for (const n of [0, 1, 2]) {
+        expect((await cutDuring(n)).status).toBe(503);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(relay.child.exitCode, relay.output()).toBeNull();
+      }
+      // Green API sends the same notifications again: they are taken, and delivered.
+      for (const n of [0, 1, 2]) expect((await post(n)).status).toBe(200);
+      await until('all three delivered', () => sink.requests.length >= 3, 15_000);
+    } finally {
+      await admin.end({ timeout: 1 });
+      await sink.close();
+    }
+  }, 60_000);
 });
