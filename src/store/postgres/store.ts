@@ -48,6 +48,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: POOL_SIZE,
     // A database that does not answer makes ingests fail (503) in seconds, not after the default 30.
     connect_timeout: 5,
+    // The client counts failed connects across the pool and waits up to 20 s before the next (3^n
+    // / 100 s): ten connections failing through a 2 s restart kept the relay from a database that
+    // was back for 10 s more. At most a second between tries, a few per second in all.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
+    // The statements pass no arrays (lists go as JSON text), so a new connection need not read the
+    // array types first: that query's failure, when the connection breaks during it, is not caught
+    // by the client and stopped the relay.
+    fetch_types: false,
     idle_timeout: 60,
     onnotice: () => {},
     types: { bigint: NUMBER },
