@@ -50,7 +50,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     connect_timeout: 5,
     // The client counts failed connects across the pool and waits up to 20 s before the next (3^n
     // / 100 s): ten connections failing through a 2 s restart kept the relay from a database that
-    // was back for 10 s more. At most a second between tries, a few per second in all.
+    // was back for up to 13 s more. At most a second between one connection's tries.
     backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, 1),
     // The statements pass no arrays (lists go as JSON text), so a new connection need not read the
     // array types first: that query's failure, when the connection breaks during it, is not caught
