@@ -199,7 +199,8 @@ describe('workers reconciliation', () => {
       expect((await fetch(`${relay.url}/__scheduled?cron=*/10+*+*+*+*`)).status).toBe(200);
       await expect.poll(() => target.requests.length, { timeout: 30_000 }).toBe(2);
       const events = target.requests.map((r) => JSON.parse(r.body.toString()));
-      expect(events.map((e) => [e.data.message.text, e.data.recovered])).toEqual([
+      // Sorted: the target is not per-chat ordered, so the two deliveries may arrive either way.
+      expect(events.map((e) => [e.data.message.text, e.data.recovered]).sort()).toEqual([
         ['CRON1', 'journal'],
         ['CRON2', 'journal'],
       ]);
