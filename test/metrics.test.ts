@@ -107,15 +107,22 @@ describe('/metrics', () => {
 
     const text = fixture('incomingMessageReceived.textMessage.json').json as Record<string, any>;
     for (let i = 0; i < 5; i++) await relay.post(JSON.stringify({ ...text, idMessage: `METRICS${i}` }));
+    // Until a probe of `down` has failed and the last event's deliveries to the held targets are held too.
+    let open = await scrape(relay);
     await expect
       .poll(
-        async () =>
-          value(await scrape(relay), 'green_relay_target_probes_total', { target: 'down', outcome: 'failed' }),
+        async () => {
+          open = await scrape(relay);
+          return (
+            value(open, 'green_relay_target_probes_total', { target: 'down', outcome: 'failed' }) > 0 &&
+            value(open, 'green_relay_deliveries_held', { target: 'down' }) === 5 &&
+            value(open, 'green_relay_deliveries_held', { target: 'kept' }) === 5
+          );
+        },
         { timeout: 5_000 },
       )
-      .toBeGreaterThan(0);
+      .toBe(true);
 
-    const open = await scrape(relay);
     expect(value(open, 'green_relay_target_state', { target: 'down', state: 'open' })).toBe(1);
     expect(value(open, 'green_relay_target_state', { target: 'down', state: 'closed' })).toBe(0);
     expect(value(open, 'green_relay_target_state', { target: 'kept', state: 'paused' })).toBe(1);
