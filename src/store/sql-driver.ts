@@ -11,16 +11,13 @@ export interface SqlDriver {
   run(sql: string, params?: readonly SqlValue[]): number;
   /** Runs one query and returns its rows as objects. Blobs come back as Uint8Array. */
   all<Row>(sql: string, params?: readonly SqlValue[]): Row[];
+  /** Runs `fn` in one transaction: all of its writes or none. */
+  transaction<T>(fn: () => T): T;
   /**
-   * Runs `fn` in one transaction: all of its writes or none. `durable: false` lets a driver that
-   * can commit without waiting for the disk do so (SQLite's synchronous=NORMAL in WAL mode); the
-   * commit survives a crash of the process, not a power cut.
-   */
-  transaction<T>(fn: () => T, durable?: boolean): T;
-  /**
-   * Makes every commit so far durable without blocking the thread (Node and Deno: an fdatasync
-   * of the WAL in node:fs's pool, runtimes/wal-sync.ts). A driver with it never waits for the disk in `transaction`; the runner
-   * settles a durable write only after this resolves, and a rejection fails that write.
+   * Makes every commit so far durable without blocking the thread (Node and Deno: an fdatasync of
+   * the WAL in node:fs's pool, runtimes/wal-sync.ts). A driver with it never waits for the disk
+   * in `transaction`; the runner settles a durable write only after this resolves, and a
+   * rejection fails that write. Without it (Workers), a commit is durable when it returns.
    */
   flush?(): Promise<void>;
 }

@@ -64,10 +64,10 @@ export interface SqlRunner {
   transaction<T>(plan: () => Plan<T>): Promise<T>;
   /**
    * Runs a plan in the next group commit (batch.ts): the plans of one turn share one transaction.
-   * `durable: false` (claims, attempt records): it need not wait for the disk (its commit does
-   * when a durable plan shares it, except on a driver that syncs after the commit: SqlDriver
-   * flush). Losing such a write to a power cut only sends a delivery again, which at-least-once
-   * allows; a crash of the process loses nothing either way.
+   * `durable: false` (claims, attempt records): it need not wait for the disk (a commit of only
+   * such writes is not synced by SqlDriver flush, and one shared with a durable plan settles them
+   * without waiting). Losing such a write to a power cut only sends a delivery again, which
+   * at-least-once allows; a crash of the process loses nothing either way.
    */
   batched<T>(plan: () => Plan<T>, durable?: boolean): Promise<T>;
 }

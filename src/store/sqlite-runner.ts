@@ -42,7 +42,7 @@ export const SQLITE: SqlDialect = {
 export function sqliteRunner(db: SqlDriver, defer?: Defer): SqlRunner {
   const commit = createBatcher((items: { plan: () => Plan<unknown>; durable: boolean }[]) => {
     const durable = items.some((item) => item.durable);
-    const results = db.transaction(() => items.map((item) => runSync(db, item.plan())), durable);
+    const results = db.transaction(() => items.map((item) => runSync(db, item.plan())));
     if (!durable || !db.flush) return results;
     // The durable writes settle once the disk has them; the batcher goes on to the next commit
     // meanwhile, and the others of this one settle at once.
