@@ -157,7 +157,7 @@ describe('retries', () => {
     await expect.poll(() => deliveries(r)[0]?.status).toBe('dead');
     expect(deliveries(r)).toEqual([{ target: 'crm', status: 'dead', attempts: 3 }]);
     expect(attempts(r).map((a) => a.outcome)).toEqual(['retry', 'retry', 'dead']);
-    expect(r.logs.some((line) => line.includes('"delivery.dead"'))).toBe(true);
+    await expect.poll(() => r.logs.some((line) => line.includes('"delivery.dead"'))).toBe(true);
   });
 
   it('holds a lone delivery that outlives its schedule against a target that is down, and delivers it when it is back', async () => {

@@ -29,8 +29,8 @@ async function scenario(redact: boolean) {
   });
   await fetch(`${relay.url}/api/events`, { headers: { authorization: `Bearer ${ADMIN}-wrong` } });
   await sink.waitFor(3);
-  // What is asserted is the log lines, and the store thread's reach the main thread a turn after
-  // its commit: wait for the last attempt's line itself, not for the store to have no pending delivery.
+  // What is asserted is the log lines, and the store thread's reach the main thread up to 10 ms
+  // after its commit: wait for the last attempt's line itself, not for the store to have no pending delivery.
   const attemptsOf = () =>
     relay.logs.filter((line) => line.includes('"event":"delivery.attempt"') && line.includes(id)).length;
   await expect.poll(attemptsOf).toBe(3);

@@ -12,6 +12,7 @@ import { createSqlStore, type SqlStore } from '../../../store/sql-store.ts';
 import type { NewEvent } from '../../../store/store.ts';
 import { openBetterSqlite, type BetterSqliteDriver } from '../sqlite-driver.ts';
 import {
+  gathered,
   soon,
   toThreadError,
   type Call,
@@ -52,19 +53,21 @@ const reply = (r: Reply) => {
   sendReplies();
 };
 
+// Logs and counts wait up to 10 ms for company: a message per delivery cost ~6 % of the relay's
+// CPU per notification, three targets at an even 700/s (measured in the note of issue 17).
 let notes: Notes = { logs: [], counts: [] };
-const sendNotes = soon(() => {
+const sendNotes = gathered(10, () => {
   post({ type: 'notes', ...notes });
   notes = { logs: [], counts: [] };
 });
 const log = (level: Notes['logs'][number][0]) => (event: string, fields?: LogFields) => {
   notes.logs.push([level, event, fields]);
-  sendNotes();
+  sendNotes.ask();
 };
 const logger: Logger = { info: log('info'), warn: log('warn'), error: log('error') };
 const count = (entry: Count) => {
   notes.counts.push(entry);
-  sendNotes();
+  sendNotes.ask();
 };
 const metrics = {
   attempted: (target: string, outcome: string, latencyMs: number) => count(['attempted', target, outcome, latencyMs]),
@@ -112,6 +115,7 @@ port.on('message', (message: ToThread) => {
     setImmediate(() => {
       commits.runNow();
       db.close();
+      sendNotes.now();
       port.close();
     });
     return;

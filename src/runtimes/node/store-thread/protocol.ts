@@ -1,4 +1,6 @@
-// What the main thread and the store thread say to each other (client.ts and main.ts). Messages travel in batches: at most one per event-loop turn each way.
+// What the main thread and the store thread say to each other (client.ts and main.ts). Messages
+// travel in batches: calls and replies at most one per event-loop turn each way, logs and counts
+// at most one per 10 ms.
 import type { TargetConfig } from '../../../config.ts';
 import type { MediaLinkOptions } from '../../../media/links.ts';
 import type { LogFields } from '../../../log.ts';
@@ -113,5 +115,26 @@ export function soon(fn: () => void): () => void {
       scheduled = false;
       fn();
     });
+  };
+}
+
+/**
+ * Calls `fn` once, `ms` after it is first asked for, however often it is asked for meanwhile; `now`
+ * calls it at once if it is waiting. For messages nobody waits on (logs and counts): each message
+ * costs both threads more than what it carries, and a delivery ends in a turn of its own.
+ */
+export function gathered(ms: number, fn: () => void): { ask(): void; now(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const now = () => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    timer = undefined;
+    fn();
+  };
+  return {
+    ask() {
+      timer ??= setTimeout(now, ms);
+    },
+    now,
   };
 }
