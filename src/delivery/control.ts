@@ -35,6 +35,12 @@ export interface TargetControl {
   tick(now: number): Promise<void>;
   /** Makes the next tick read the stored states, however recent the last read (a target was released). */
   invalidate(): void;
+  /**
+   * False from an `invalidate` until a read of the stored states begun after it has ended: a
+   * decision that does not wait for a tick (an ingest's deliveries sent at once) must not trust
+   * the states meanwhile, or a target paused a moment ago still gets the next event.
+   */
+  current(): boolean;
   /** When the next probe is due, or null (for the scheduler's sleep). */
   nextProbeAt(): number | null;
   /** Writes the counts changed since the last write (a pass ends). */
@@ -63,6 +69,9 @@ export function createTargetControl(deps: TargetControlDeps): TargetControl {
   const probing = new Set<string>();
   const background = new Set<Promise<unknown>>();
   let refreshedAt = Number.NEGATIVE_INFINITY;
+  /** Invalidations so far, and how many of them the last finished read came after. */
+  let invalidated = 0;
+  let readAfter = 0;
 
   const stateOf = (target: string) => states.get(target) ?? closedState(target, now());
   /** Targets that take only the relay's own events tell nothing of their own circuit: no alerts about alerts. */
@@ -77,10 +86,12 @@ export function createTargetControl(deps: TargetControlDeps): TargetControl {
   }
 
   async function load(): Promise<void> {
+    const asked = invalidated;
     const stored = await store.targetStates();
     states.clear();
     for (const s of stored) if (byName.has(s.target)) states.set(s.target, s);
     dirty.clear();
+    readAfter = asked;
   }
 
   /** Writes one target's state if nobody changed it meanwhile; on a lost race, reads the winner's. */
@@ -185,7 +196,10 @@ export function createTargetControl(deps: TargetControlDeps): TargetControl {
 
     invalidate() {
       refreshedAt = Number.NEGATIVE_INFINITY;
+      invalidated++;
     },
+
+    current: () => readAfter === invalidated,
 
     judge(target, delivery, result, decision, probe) {
       const at = now();

@@ -165,14 +165,16 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
 
   /**
    * A lane takes a new event at once when it needs nothing only a claim decides (a rate-limit
-   * slot, per-chat order, archived files), sends (not held, no probe due), has a free slot, and
-   * is not behind: a new event must not overtake a backlog.
+   * slot, per-chat order, archived files), sends (not held, no probe due, by states read since
+   * the last change an operator made), has a free slot, and is not behind: a new event must not
+   * overtake a backlog.
    */
   const direct = ({ gate, target }: Lane) => !gate && target.ordering !== 'per-chat' && target.media !== 'archived';
   const takesAtOnce = (lane: Lane, at: number) =>
     direct(lane) &&
     !behind.has(lane) &&
     lane.inFlight < lane.target.concurrency &&
+    control.current() &&
     control.mode(lane.target.name, at) === 'send';
 
   async function ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {

@@ -112,4 +112,16 @@ describe('deliveries leased at ingest', () => {
     dispatcher.targetsChanged();
     expect((await s.waitFor(1)).map((r) => r.headers['webhook-id'])).toEqual(['c1']);
   });
+
+  it('does not lease for a target paused just now, before the loop has read the pause', async () => {
+    const s = await sink();
+    const { dispatcher, store } = await loop([{ name: 'crm', url: s.url }]);
+    await store.setTargetPaused('crm', true, Date.now());
+    // The admin API answers the pause once it is stored, and the next notification may come at once.
+    dispatcher.targetsChanged();
+    await dispatcher.ingest(chatEvent('c1', ['crm']));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(s.requests).toHaveLength(0);
+    expect((await store.getEvent('c1'))?.deliveries[0]?.status).toBe('pending');
+  });
 });
