@@ -140,12 +140,22 @@ describe('/metrics', () => {
     expect(value(open, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-opened' })).toBe(1);
 
     up = true;
+    // The state is read from the store, the probe and alert counts come from the dispatcher's notes,
+    // which may follow it by a few milliseconds: wait for all three.
+    let closed = await scrape(relay);
     await expect
-      .poll(async () => value(await scrape(relay), 'green_relay_target_state', { target: 'down', state: 'closed' }), {
-        timeout: 5_000,
-      })
-      .toBe(1);
-    const closed = await scrape(relay);
+      .poll(
+        async () => {
+          closed = await scrape(relay);
+          return (
+            value(closed, 'green_relay_target_state', { target: 'down', state: 'closed' }) === 1 &&
+            value(closed, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' }) > 0 &&
+            value(closed, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' }) > 0
+          );
+        },
+        { timeout: 5_000 },
+      )
+      .toBe(true);
     expect(value(closed, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' })).toBe(1);
     expect(value(closed, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' })).toBe(1);
   });
