@@ -19,7 +19,8 @@ export async function startWorkersRelay(
   config: ConfigInput,
   persistTo: string,
   vars: Record<string, string> = {},
-  options: { expectHealthy?: boolean; mediaBucket?: boolean } = {},
+  /** config: another wrangler config, for a test's own Worker (it must answer GET /healthz). */
+  options: { expectHealthy?: boolean; mediaBucket?: boolean; config?: string } = {},
 ): Promise<WorkersRelay> {
   const [port, inspector] = [await freePort(), await freePort()];
   const args = [
@@ -37,7 +38,8 @@ export async function startWorkersRelay(
     // GET /__scheduled runs the Cron Trigger (reconciliation's start), as the edge would.
     '--test-scheduled',
   ];
-  if (options.mediaBucket) {
+  if (options.config) args.push('--config', options.config);
+  else if (options.mediaBucket) {
     // wrangler.toml with an R2 bucket bound as MEDIA (the media archive), beside the state.
     const toml = readFileSync('wrangler.toml', 'utf8').replace(
       /^main = "(.*)"$/m,

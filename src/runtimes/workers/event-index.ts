@@ -11,6 +11,7 @@ import { describeError } from '../../log.ts';
 import type { SqlDriver } from '../../store/sql-driver.ts';
 import { createSqlStore, type SqlStoreOptions } from '../../store/sql-store.ts';
 import type { EventQuery, Store } from '../../store/store.ts';
+import { createAlarmChain, type AlarmChain } from './alarm-chain.ts';
 import { configOf, loggerFor, type Env } from './config.ts';
 import type { IndexFeed } from './index-feed.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
@@ -104,11 +105,14 @@ export class EventIndex extends DurableObject<Env> {
   private readonly sql: SqlDriver;
   /** Only its operator queries are used: listing, statistics, activity. */
   private readonly store: Store;
+  /** Its alarm asks the instance objects of a bulk replay, a batch at a time. */
+  private readonly alarmChain: AlarmChain;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const config = configOf(env);
     this.sql = durableObjectSqlDriver(ctx.storage);
+    this.alarmChain = createAlarmChain(ctx.storage);
     this.store = createIndexStore(this.sql, {
       dedupWindowMs: config.dedupWindowMs,
       retentionMs: config.retentionMs,
@@ -150,11 +154,16 @@ export class EventIndex extends DurableObject<Env> {
        WHERE d.target = ? AND d.status != 'delivered'`,
       [now, target],
     );
-    if (queued > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now);
+    if (queued > 0) await this.alarmChain.arm(now);
     return dead;
   }
 
   override async alarm(): Promise<void> {
+    await this.alarmChain.run(() => this.replayBatch());
+  }
+
+  /** Asks one batch of the replay queue; returns when to ask the rest, if any is left. */
+  private async replayBatch(): Promise<number | null> {
     const batch = this.sql.all<{ instance: string; target: string; at: number }>(
       `SELECT instance, target, at FROM replay_queue LIMIT ${REPLAY_BATCH}`,
     );
@@ -177,7 +186,7 @@ export class EventIndex extends DurableObject<Env> {
         });
     });
     // What is left (the rest of the queue, or what failed) is asked again shortly.
-    if (this.sql.all('SELECT 1 FROM replay_queue LIMIT 1').length > 0)
-      await this.ctx.storage.setAlarm(Date.now() + (results.some((r) => r.status === 'rejected') ? 5_000 : 0));
+    if (this.sql.all('SELECT 1 FROM replay_queue LIMIT 1').length === 0) return null;
+    return Date.now() + (results.some((r) => r.status === 'rejected') ? 5_000 : 0);
   }
 }

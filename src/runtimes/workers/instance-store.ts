@@ -30,6 +30,7 @@ import { INDEX } from './event-index.ts';
 import { acknowledgeFeed, feedPending, installOutbox, readFeed } from './index-feed.ts';
 import { mediaLinkOptions } from '../../media/links.ts';
 import { r2Blobs, workersFileFetch } from './r2-blobs.ts';
+import { createAlarmChain, type AlarmChain } from './alarm-chain.ts';
 import { durableObjectSqlDriver } from './sqlite-driver.ts';
 
 /** Workers allow 6 simultaneous outgoing connections per invocation. */
@@ -68,9 +69,8 @@ export class InstanceStore extends DurableObject<Env> {
   private readonly gates = new Map<string, RateGate>();
   private control: TargetControl | undefined;
   private alerter: Alerter | undefined;
-  /** The alarm handler is running; the earliest wake-up asked for meanwhile. */
-  private alarming = false;
-  private wanted: number | null = null;
+  /** The object's alarm: the dispatcher's passes and every wake-up asked for by a request. */
+  private readonly alarmChain: AlarmChain;
   /** Targets this object has told `_control` it waits for (held: paused, or its circuit open). */
   private readonly waitingFor = new Set<string>();
   /** The Green API instance this object is, once an ingest or the cron has said so. */
@@ -90,6 +90,7 @@ export class InstanceStore extends DurableObject<Env> {
     this.config = configOf(env);
     this.logger = loggerFor(this.config);
     this.sql = durableObjectSqlDriver(ctx.storage);
+    this.alarmChain = createAlarmChain(ctx.storage);
     this.store = createSqlStore(this.sql, {
       dedupWindowMs: this.config.dedupWindowMs,
       retentionMs: this.config.retentionMs,
@@ -125,27 +126,15 @@ export class InstanceStore extends DurableObject<Env> {
         : null;
     // A new object has nothing in flight: deliveries leased by one that was evicted are due now.
     ctx.blockConcurrencyWhile(async () => {
-      if ((await resumeClaims(this.store, this.logger, Date.now())) > 0) await this.armAt(Date.now());
+      if ((await resumeClaims(this.store, this.logger, Date.now())) > 0) await this.alarmChain.arm(Date.now());
     });
-  }
-
-  /** Sets the alarm for `at` unless one is set earlier. */
-  private async armAt(at: number): Promise<void> {
-    // While the alarm handler runs, getAlarm() still shows the alarm that is firing: what is asked
-    // for meanwhile is set when the handler ends.
-    if (this.alarming) {
-      this.wanted = this.wanted === null ? at : Math.min(this.wanted, at);
-      return;
-    }
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   /** Looks for due deliveries now (`_control` calls it when a target this object holds deliveries for is released). */
   async wake(): Promise<void> {
     this.waitingFor.clear();
     this.control?.invalidate();
-    await this.armAt(Date.now());
+    await this.alarmChain.arm(Date.now());
   }
 
   async ingest(event: NewEvent): Promise<'accepted' | 'duplicate'> {
@@ -153,7 +142,7 @@ export class InstanceStore extends DurableObject<Env> {
     // The alarm comes back for the deliveries now (its pass feeds the index again at its end and
     // looks at the outbox), or, without any, to send what a cut-short feed left in the outbox.
     const delivering = status === 'accepted' && (event.targets.length > 0 || event.media?.length);
-    await this.armAt(Date.now() + (delivering ? 0 : this.feedDelayMs || FEED_CHECK_MS));
+    await this.alarmChain.arm(Date.now() + (delivering ? 0 : this.feedDelayMs || FEED_CHECK_MS));
     // Listed and found at once (with RELAY_INDEX_FEED_DELAY, from the alarm then).
     if (this.feedDelayMs === 0) void this.feedIndex();
     await this.learnInstance(event.instance);
@@ -204,7 +193,7 @@ export class InstanceStore extends DurableObject<Env> {
       this.instance = instance;
       await this.store.writeState(INSTANCE_KEY, instance, Date.now());
     }
-    if (this.reconcilerOf()) await this.armAt(Date.now());
+    if (this.reconcilerOf()) await this.alarmChain.arm(Date.now());
   }
 
   /** Reconciliation of this object's instance, when it has credentials and reconciliation is on. */
@@ -247,12 +236,12 @@ export class InstanceStore extends DurableObject<Env> {
   async replay(eventId: string, targets: string[], now: number) {
     const replayed = await this.store.replay(eventId, targets, now);
     // The pass that delivers them feeds the index.
-    if (replayed > 0) await this.armAt(now);
+    if (replayed > 0) await this.alarmChain.arm(now);
     return replayed;
   }
   async replayDead(target: string, now: number) {
     const replayed = await this.store.replayDead(target, now);
-    if (replayed > 0) await this.armAt(now);
+    if (replayed > 0) await this.alarmChain.arm(now);
     return replayed;
   }
   listQuarantine(limit: number, cursor?: string) {
@@ -306,7 +295,7 @@ export class InstanceStore extends DurableObject<Env> {
       );
       this.ctx.storage.sql.exec('DELETE FROM waiters WHERE target = ?', target);
     });
-    await this.armAt(Date.now());
+    await this.alarmChain.arm(Date.now());
   }
   /** Wakes queued objects; returns whether some are left for the next alarm. */
   private async wakeQueued(): Promise<boolean> {
@@ -323,7 +312,7 @@ export class InstanceStore extends DurableObject<Env> {
   async countAlert(key: string, at: number, sample: string, by?: number) {
     await this.store.countAlert(key, at, sample, by);
     // Told by this object's alarm once the group's interval has passed.
-    await this.armAt(at + this.config.alerts.groupEveryMs);
+    await this.alarmChain.arm(at + this.config.alerts.groupEveryMs);
   }
   takeAlertCounts(before: number) {
     return this.store.takeAlertCounts(before);
@@ -391,16 +380,7 @@ export class InstanceStore extends DurableObject<Env> {
 
   /** The dispatcher: one pass over due deliveries, then the alarm for the next one. */
   override async alarm(): Promise<void> {
-    this.alarming = true;
-    this.wanted = null;
-    let next: number | null = null;
-    try {
-      next = await this.pass();
-    } finally {
-      this.alarming = false;
-      const at = next === null ? this.wanted : this.wanted === null ? next : Math.min(next, this.wanted);
-      if (at !== null) await this.ctx.storage.setAlarm(Math.max(at, Date.now()));
-    }
+    await this.alarmChain.run(() => this.pass());
   }
 
   private async pass(): Promise<number | null> {
