@@ -25,6 +25,21 @@ async function scrape(relay: TestRelay): Promise<Map<string, Family> & { text: s
   return Object.assign(new Map(families.map((f) => [f.name, f])), { text });
 }
 
+/** Scrapes until `ready` holds (counts from the store thread follow its commits by up to 10 ms); returns that scrape. */
+async function scrapeWhen(relay: TestRelay, ready: (families: Map<string, Family>) => boolean) {
+  let families = await scrape(relay);
+  await expect
+    .poll(
+      async () => {
+        families = await scrape(relay);
+        return ready(families);
+      },
+      { timeout: 5_000 },
+    )
+    .toBe(true);
+  return families;
+}
+
 const value = (families: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
   Number(
     families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0,
@@ -54,12 +69,11 @@ describe('/metrics', () => {
     await relay.post(text, { token: 'wrong' });
     await expect.poll(() => relay.query("SELECT 1 FROM deliveries WHERE status = 'pending'").length).toBe(0);
     // The store thread's counts reach the metrics up to 10 ms after its attempts (store-thread/main.ts).
-    const attemptsCounted = async () =>
-      (await scrape(relay))
-        .get('green_relay_delivery_attempts_total')
-        ?.metrics.reduce((n, m) => n + Number(m.value), 0);
-    await expect.poll(attemptsCounted).toBe(5);
-    const after = await scrape(relay);
+    const after = await scrapeWhen(
+      relay,
+      (families) =>
+        families.get('green_relay_delivery_attempts_total')?.metrics.reduce((n, m) => n + Number(m.value), 0) === 5,
+    );
     expect(
       value(after, 'green_relay_notifications_received_total', {
         type: 'com.green-api.message.received',
@@ -113,20 +127,13 @@ describe('/metrics', () => {
     const text = fixture('incomingMessageReceived.textMessage.json').json as Record<string, any>;
     for (let i = 0; i < 5; i++) await relay.post(JSON.stringify({ ...text, idMessage: `METRICS${i}` }));
     // Until a probe of `down` has failed and the last event's deliveries to the held targets are held too.
-    let open = await scrape(relay);
-    await expect
-      .poll(
-        async () => {
-          open = await scrape(relay);
-          return (
-            value(open, 'green_relay_target_probes_total', { target: 'down', outcome: 'failed' }) > 0 &&
-            value(open, 'green_relay_deliveries_held', { target: 'down' }) === 5 &&
-            value(open, 'green_relay_deliveries_held', { target: 'kept' }) === 5
-          );
-        },
-        { timeout: 5_000 },
-      )
-      .toBe(true);
+    const open = await scrapeWhen(
+      relay,
+      (families) =>
+        value(families, 'green_relay_target_probes_total', { target: 'down', outcome: 'failed' }) > 0 &&
+        value(families, 'green_relay_deliveries_held', { target: 'down' }) === 5 &&
+        value(families, 'green_relay_deliveries_held', { target: 'kept' }) === 5,
+    );
 
     expect(value(open, 'green_relay_target_state', { target: 'down', state: 'open' })).toBe(1);
     expect(value(open, 'green_relay_target_state', { target: 'down', state: 'closed' })).toBe(0);
@@ -142,20 +149,13 @@ describe('/metrics', () => {
     up = true;
     // The state is read from the store, the probe and alert counts come from the dispatcher's notes,
     // which may follow it by a few milliseconds: wait for all three.
-    let closed = await scrape(relay);
-    await expect
-      .poll(
-        async () => {
-          closed = await scrape(relay);
-          return (
-            value(closed, 'green_relay_target_state', { target: 'down', state: 'closed' }) === 1 &&
-            value(closed, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' }) > 0 &&
-            value(closed, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' }) > 0
-          );
-        },
-        { timeout: 5_000 },
-      )
-      .toBe(true);
+    const closed = await scrapeWhen(
+      relay,
+      (families) =>
+        value(families, 'green_relay_target_state', { target: 'down', state: 'closed' }) === 1 &&
+        value(families, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' }) > 0 &&
+        value(families, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' }) > 0,
+    );
     expect(value(closed, 'green_relay_target_probes_total', { target: 'down', outcome: 'delivered' })).toBe(1);
     expect(value(closed, 'green_relay_alerts_total', { type: 'com.green-relay.target.circuit-closed' })).toBe(1);
   });
