@@ -5,7 +5,8 @@
 // descheduled looks busy, so on a shared VM the /proc figures are the ones to compare; with
 // --cpu-only the relay runs without the profiler, and only those are printed. With --perf, Linux
 // perf samples it instead (perf-record.ts): shares of CPU per thread, the kernel and SQLite included.
-//   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only | --perf]
+// With --gc (and --cpu-only), what each V8 heap collected and paused for (gc-trace.ts).
+//   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only [--gc] | --perf]
 // --system=forwarder (or bare) runs the bench's fire-and-forget forwarder (or bare server) instead
 // of the relay, to hold each thread's CPU against the floor's at the same pace; --system=deno runs
 // the relay on Deno self-hosted (SQLite), with --cpu-only or --perf.
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { denoRelayCommand } from './deno-relay.ts';
+import { createGcTally } from './gc-trace.ts';
 import { printPerfSummary, startPerf } from './perf-record.ts';
 import { sendNotifications } from './senders.ts';
 
@@ -68,12 +70,16 @@ writeFileSync(
 );
 const PERF = process.argv.includes('--perf');
 const PROFILED = !PERF && !process.argv.includes('--cpu-only');
-const profilerFlags = PERF
-  ? // The JIT's symbol map goes to /tmp/perf-<pid>.map; V8 also writes a log with it, kept out of the way here.
-    ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
-  : PROFILED
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
-    : [];
+const gc = process.argv.includes('--gc') ? createGcTally() : null;
+if (gc && (PROFILED || PERF || SYSTEM === 'deno')) throw new Error('--gc: with --cpu-only, on Node');
+const profilerFlags = gc
+  ? ['--trace-gc']
+  : PERF
+    ? // The JIT's symbol map goes to /tmp/perf-<pid>.map; V8 also writes a log with it, kept out of the way here.
+      ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
+    : PROFILED
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
+      : [];
 if (SYSTEM === 'deno' && PROFILED) throw new Error('--system=deno: with --cpu-only or --perf');
 const deno = SYSTEM === 'deno' ? denoRelayCommand(PERF ? ['--v8-flags=--perf-basic-prof'] : []) : null;
 const [command, ...args] = deno
@@ -109,7 +115,8 @@ const port = await new Promise<number>((resolve) => {
   }, 50);
 });
 relay.stdout!.removeAllListeners('data');
-relay.stdout!.resume();
+if (gc) relay.stdout!.on('data', (chunk) => gc.take(String(chunk)));
+else relay.stdout!.resume();
 
 /** Each thread's user + system time so far, in clock ticks (100 a second), by thread id. */
 function threadTicks(pid: number): Map<string, number> {
@@ -138,6 +145,7 @@ const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 20 });
 await sendNotifications(pool, { count: WARM, token: TOKEN, body: nextBody, rate: RATE || undefined });
 await deliveredAll(WARM * TARGETS);
 const perf = PERF ? startPerf(relay.pid!, join(dir, 'perf.data')) : null;
+gc?.reset();
 const ticksBefore = threadTicks(relay.pid!);
 const started = performance.now();
 await sendNotifications(pool, { count: NOTIFICATIONS, token: TOKEN, body: nextBody, rate: RATE || undefined });
@@ -145,6 +153,7 @@ const answered = performance.now();
 await deliveredAll((WARM + NOTIFICATIONS) * TARGETS);
 const delivered = performance.now();
 const ticksAfter = threadTicks(relay.pid!);
+gc?.stop();
 await perf?.stop();
 await pool.close();
 relay.kill('SIGTERM');
@@ -167,6 +176,7 @@ const sum = (list: (readonly [string, number])[]) => list.reduce((total, [, us])
 console.log(
   `CPU per notification (/proc): ${main + sum(others)} µs: main thread ${main}, busiest other thread ${others[0]?.[1] ?? 0}, the ${others.length - 1} others ${sum(others.slice(1))}`,
 );
+gc?.print(NOTIFICATIONS);
 
 interface Node {
   id: number;
