@@ -3,8 +3,8 @@
 // an fdatasync of the WAL in libuv's thread pool, and the store answers an ingest only after it
 // (sqlite-runner.ts). So a notification answered 200 survives a power cut, not only a crash, as
 // with synchronous=FULL, but the thread goes on working while the disk syncs. (Syncing on the
-// thread itself costs ~9 % less CPU, but holds every delivery up for the sync: its p99 went from
-// tens to hundreds of milliseconds, measured in the note of issue 17.)
+// thread itself cost ~9 % less CPU but held every delivery up for the sync: the p99 from answer to
+// receipt went from tens to hundreds of milliseconds, measured in the note of issue 17.)
 import Database from 'better-sqlite3';
 import { fdatasync } from 'node:fs';
 import type { SqlDriver, SqlValue } from '../../store/sql-driver.ts';
