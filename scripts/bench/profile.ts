@@ -6,6 +6,7 @@
 // --cpu-only the relay runs without the profiler, and only those are printed. With --perf, Linux
 // perf samples it instead (perf-record.ts): shares of CPU per thread, the kernel and SQLite included.
 // With --gc (and --cpu-only), what each V8 heap collected and paused for (gc-trace.ts).
+// It also prints the answers' p50/p99/p99.9, from when each was due (senders.ts), as the bench counts them.
 //   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only [--gc] | --perf]
 // --system=forwarder (or bare) runs the bench's fire-and-forget forwarder (or bare server) instead
 // of the relay, to hold each thread's CPU against the floor's at the same pace; --system=deno runs
@@ -148,7 +149,14 @@ const perf = PERF ? startPerf(relay.pid!, join(dir, 'perf.data')) : null;
 gc?.reset();
 const ticksBefore = threadTicks(relay.pid!);
 const started = performance.now();
-await sendNotifications(pool, { count: NOTIFICATIONS, token: TOKEN, body: nextBody, rate: RATE || undefined });
+const latencies: number[] = [];
+await sendNotifications(pool, {
+  count: NOTIFICATIONS,
+  token: TOKEN,
+  body: nextBody,
+  rate: RATE || undefined,
+  onAnswer: (_, __, ms) => latencies.push(ms),
+});
 const answered = performance.now();
 await deliveredAll((WARM + NOTIFICATIONS) * TARGETS);
 const delivered = performance.now();
@@ -160,8 +168,11 @@ relay.kill('SIGTERM');
 await new Promise((resolve) => relay.once('exit', resolve));
 sinks.kill();
 
+latencies.sort((a, b) => a - b);
+const percentile = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
 console.log(
-  `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s, delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
+  `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s (p50/p99/p99.9 ${percentile(0.5)}/${percentile(0.99)}/${percentile(0.999)} ms), delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
 );
 
 // The main thread has the process's id; the busiest other is the store thread on SQLite; the
