@@ -17,7 +17,7 @@ import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { freePort } from '../../test/helpers/net.ts';
 import { startPostgres } from '../../test/helpers/postgres.ts';
 import { denoRelayCommand } from './deno-relay.ts';
-import { sendNotifications } from './senders.ts';
+import { percentile, sendNotifications } from './senders.ts';
 import { formatTiming, workersAtScale } from './workers-scale.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -156,7 +156,6 @@ const relayConfig = (urls: string[], extra: object = {}) => ({
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const fmt = (n: number, digits = 1) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 

@@ -21,7 +21,7 @@ import { loadFixtures } from '../../test/helpers/fixtures.ts';
 import { denoRelayCommand } from './deno-relay.ts';
 import { createGcTally } from './gc-trace.ts';
 import { printPerfSummary, startPerf } from './perf-record.ts';
-import { sendNotifications } from './senders.ts';
+import { percentile, sendNotifications } from './senders.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const arg = (name: string, fallback: number) =>
@@ -169,10 +169,9 @@ await new Promise((resolve) => relay.once('exit', resolve));
 sinks.kill();
 
 latencies.sort((a, b) => a - b);
-const percentile = (p: number) =>
-  latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1);
+const answerAt = (p: number) => percentile(latencies, p).toFixed(1);
 console.log(
-  `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s (p50/p99/p99.9 ${percentile(0.5)}/${percentile(0.99)}/${percentile(0.999)} ms), delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
+  `${NOTIFICATIONS} notifications × ${TARGETS} targets${RATE ? ` at ${RATE}/s` : ''}: answered in ${((answered - started) / 1000).toFixed(1)} s (p50/p99/p99.9 ${answerAt(0.5)}/${answerAt(0.99)}/${answerAt(0.999)} ms), delivered in ${((delivered - started) / 1000).toFixed(1)} s`,
 );
 
 // The main thread has the process's id; the busiest other is the store thread on SQLite; the

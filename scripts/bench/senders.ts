@@ -8,6 +8,10 @@ import type { Pool } from 'undici';
 /** One answer: its text, its status, and the time from when it was due (paced) or sent, in ms. */
 export type Answer = (text: string, status: number, ms: number) => void;
 
+/** The value at `p` (0 to 1) of an ascending list of latencies. */
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+
 export async function sendNotifications(
   pool: Pool,
   options: { count: number; token: string; body: () => string; rate?: number; onAnswer?: Answer },
