@@ -16,19 +16,33 @@ export type Defer = (fn: () => void) => void;
 export const deferToTimer: Defer = (fn) => void setTimeout(fn, 0);
 
 /**
- * A Defer for a batcher whose commits cost CPU rather than a wait (the WAL's sync runs off the
- * thread: Node's store thread, Deno): the commit runs after this turn's I/O (`immediate`), and no
- * sooner than `gapMs` after the previous one. At low load that is at once; under load, the writes
- * of that gap share one commit, and one wait for the disk, instead of each turn paying its own.
- * `runNow` runs a commit still waiting for its gap at once (before the database closes).
+ * How a group commit is timed: `defer` schedules it, and `light`, if given, is told after a
+ * commit that wrote nothing durable (no write in it waits for the disk).
  */
-export function createGapDefer(gapMs: number, immediate: Defer): { defer: Defer; runNow(): void } {
+export interface CommitPace {
+  defer: Defer;
+  light?(): void;
+}
+
+/**
+ * The pace for a batcher whose commits cost CPU rather than a wait (the WAL's sync runs off the
+ * thread: Node's store thread, Deno): the commit runs after this turn's I/O (`immediate`), and no
+ * sooner than `gapMs` after the previous durable one. At low load that is at once; under load, the
+ * writes of that gap share one commit, and one wait for the disk, instead of each turn paying its
+ * own. A light commit (the dispatcher's claims and attempt records) holds no later one back, so an
+ * ingest arriving after it need not wait out a gap that shares no sync. `runNow` runs a commit
+ * still waiting for its gap at once (before the database closes).
+ */
+export function createGapDefer(gapMs: number, immediate: Defer): Required<CommitPace> & { runNow(): void } {
+  /** When the last durable commit began; `before` is what it was before the one that began last. */
   let last = Number.NEGATIVE_INFINITY;
+  let before = last;
   /** The commit waiting for its turn: one at most, since it serves one batcher. */
   let waiting: (() => void) | null = null;
   const runNow = () => {
     const commit = waiting;
     waiting = null;
+    before = last;
     last = performance.now();
     commit?.();
   };
@@ -39,6 +53,7 @@ export function createGapDefer(gapMs: number, immediate: Defer): { defer: Defer;
       if (wait <= 0) immediate(runNow);
       else setTimeout(runNow, wait);
     },
+    light: () => void (last = before),
     runNow,
   };
 }

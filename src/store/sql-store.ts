@@ -1,7 +1,7 @@
 // The Store on SQL, written once as plans (sql-plan.ts) so that the SQLite runtimes (Node,
 // Workers, Deno self-hosted) and Postgres share it; the schema below is SQLite's (Postgres has its
 // own in postgres/schema.ts, the same tables). Times are epoch milliseconds.
-import type { Defer } from './batch.ts';
+import type { CommitPace } from './batch.ts';
 import type { SqlDriver } from './sql-driver.ts';
 import { all, run, type Plan, type SqlRunner } from './sql-plan.ts';
 import { sqliteRunner } from './sqlite-runner.ts';
@@ -120,7 +120,7 @@ export interface SqlStoreOptions {
   /** Settled events older than this are deleted by `prune`. */
   retentionMs: number;
   /** When a group commit runs; the sooner after the turn's I/O, the shorter the answer (see batch.ts). */
-  defer?: Defer;
+  pace?: CommitPace;
 }
 
 export interface SqlStore extends Store {
@@ -139,11 +139,11 @@ export function createSqlStore(db: SqlDriver, options: SqlStoreOptions): SqlStor
   db.exec(CONTROL_SCHEMA);
   db.exec(MEDIA_SCHEMA);
   migrate(db);
-  return createSqlStoreOn(sqliteRunner(db, options.defer), options);
+  return createSqlStoreOn(sqliteRunner(db, options.pace), options);
 }
 
 /** The Store over tables that exist, whatever the database behind `sql`. */
-export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 'defer'>): SqlStore {
+export function createSqlStoreOn(sql: SqlRunner, options: Omit<SqlStoreOptions, 'pace'>): SqlStore {
   const { each, holder } = sql.dialect;
 
   /** One event: a duplicate within the window only counts as seen; otherwise the event and its deliveries. */

@@ -1,7 +1,7 @@
 // The SQL store's runner on the embedded SQLite drivers (better-sqlite3, node:sqlite, a Durable
 // Object's storage): plans run synchronously, a group commit is one synchronous transaction, and
 // one owner (the data folder's lock, or the object itself) means a claim needs no row locks.
-import { createBatcher, type Defer } from './batch.ts';
+import { createBatcher, type CommitPace } from './batch.ts';
 import type { SqlDriver } from './sql-driver.ts';
 import { all, run, runSync, type ClaimedRow, type Plan, type SqlDialect, type SqlRunner } from './sql-plan.ts';
 
@@ -39,16 +39,17 @@ export const SQLITE: SqlDialect = {
   },
 };
 
-export function sqliteRunner(db: SqlDriver, defer?: Defer): SqlRunner {
+export function sqliteRunner(db: SqlDriver, pace?: CommitPace): SqlRunner {
   const commit = createBatcher((items: { plan: () => Plan<unknown>; durable: boolean }[]) => {
     const durable = items.some((item) => item.durable);
     const results = db.transaction(() => items.map((item) => runSync(db, item.plan())));
+    if (!durable) pace?.light?.();
     if (!durable || !db.flush) return results;
     // The durable writes settle once the disk has them; the batcher goes on to the next commit
     // meanwhile, and the others of this one settle at once.
     const flushed = db.flush();
     return results.map((result, i) => (items[i]!.durable ? flushed.then(() => result) : result));
-  }, defer);
+  }, pace?.defer);
   return {
     dialect: SQLITE,
     read: async (plan) => runSync(db, plan()),

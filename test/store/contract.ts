@@ -41,7 +41,7 @@ export function event(overrides: Partial<NewEvent> = {}): NewEvent {
 const claimAll = (store: Store, now: number, target = 'a', limit = 50) =>
   store.claim([{ target, limit, leaseMs: LEASE }], now);
 
-function attempt(
+export function attempt(
   d: { ref: string | number; eventId: string; target: string; attempt: number },
   outcome: 'delivered' | 'retry' | 'dead',
   startedAt: number,

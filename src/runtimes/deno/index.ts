@@ -92,7 +92,7 @@ const db = kv || shared ? undefined : openNodeSqlite(`${dataDir}/${DB_FILE}`);
 // As in Node's store thread: commits cost CPU (the WAL syncs off the thread), at most one per 2 ms.
 const commits = createGapDefer(2, setImmediate);
 const store =
-  shared ?? (kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, { ...storeOptions, defer: commits.defer }));
+  shared ?? (kv ? createKvStore(kv, storeOptions) : createSqlStore(db!, { ...storeOptions, pace: commits }));
 const queue = kv ? createKvQueue(kv, fetchPost(fetch), logger) : undefined;
 const relay = createProcessRelay({
   config,

@@ -98,7 +98,7 @@ export class InstanceStore extends DurableObject<Env> {
       // a batch flushed by a timer of one request (an RPC call) would resolve the writes another
       // request (the alarm) joined to it. workerd sees that request waiting on nothing of its own
       // and fails it with "Promise will never complete".
-      defer: (flush) => flush(),
+      pace: { defer: (flush) => flush() },
     });
     installOutbox(this.sql);
     this.feedDelayMs = parseDuration(env.RELAY_INDEX_FEED_DELAY ?? '') ?? 0;

@@ -7,7 +7,7 @@ import { postgresRunner, retriedTransaction } from './runner.ts';
 import { MIGRATE } from './schema.ts';
 import { createPostgresFeed, type PostgresFeed } from './live-feed.ts';
 
-export interface PostgresStoreOptions extends Omit<SqlStoreOptions, 'defer'> {
+export interface PostgresStoreOptions extends Omit<SqlStoreOptions, 'pace'> {
   url: string;
   /** This relay's name in the leases it takes (RELAY_ID; unique per running relay). */
   holder: string;

@@ -36,7 +36,7 @@ let db: BetterSqliteDriver;
 let store: SqlStore;
 try {
   db = openBetterSqlite(file);
-  store = createSqlStore(db, { ...options, defer: commits.defer });
+  store = createSqlStore(db, { ...options, pace: commits });
   post({ type: 'ready' });
 } catch (err) {
   post({ type: 'failed', error: toThreadError(err) });
