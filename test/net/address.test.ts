@@ -10,6 +10,8 @@ describe('addresses', () => {
     expect([...ip('203.0.113.7').bytes]).toEqual([203, 0, 113, 7]);
     expect(ip('::1')).toEqual({ version: 6, bytes: new Uint8Array([...Array(15).fill(0), 1]) });
     expect(ip('::ffff:127.0.0.1')).toEqual({ version: 4, bytes: new Uint8Array([127, 0, 0, 1]) });
+    expect(ip('::FFFF:10.1.2.3')).toEqual({ version: 4, bytes: new Uint8Array([10, 1, 2, 3]) });
+    expect(ip('::ffff:7f00:1')).toEqual({ version: 4, bytes: new Uint8Array([127, 0, 0, 1]) });
     expect(ip('[2001:db8::1]').version).toBe(6);
     expect(ip('fe80::1%eth0').version).toBe(6);
     expect([...ip('1:2:3:4:5:6:7:8').bytes.slice(14)]).toEqual([0, 8]);
@@ -17,6 +19,8 @@ describe('addresses', () => {
       '',
       '256.1.1.1',
       '1.2.3',
+      '::ffff:1.2.3',
+      '::ffff:256.1.1.1',
       '01.2.3.4',
       '1::2::3',
       'x',
