@@ -3,7 +3,7 @@
 // writes it to BENCHMARKS.md. Ratios are what count: absolute numbers move with the machine.
 import autocannon from 'autocannon';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -650,15 +650,20 @@ if (part('memory')) await memory();
 if (part('bundle')) workersBundle();
 if (part('workers')) await workersScale();
 
+/** Where BENCHMARKS.md's hand-kept part begins: everything from this heading on is kept as it is. */
+const CHANGE_LOG = '\n## Before and after, per change\n';
 const table = [
   '| measure | result | target |',
   '|---|---|---|',
   ...rows.map(([what, value, target]) => `| ${what} | ${value} | ${target} |`),
 ].join('\n');
 if (!quick && !only && !oneE2e) {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const log = previous.includes(CHANGE_LOG) ? previous.slice(previous.indexOf(CHANGE_LOG)) : '';
   writeFileSync(
-    join(ROOT, 'BENCHMARKS.md'),
-    `# Benchmarks\n\nWritten by \`npm run bench\` (scripts/bench/main.ts) on ${machine}. Everything ran on this one\nmachine at once: the load generator, the relay or the bare server, and the target servers share its\ncores, so compare the relay with the bare server of the same run rather than with other machines.\n\n${table}\n`,
+    file,
+    `# Benchmarks\n\nWritten by \`npm run bench\` (scripts/bench/main.ts) on ${machine}. Everything ran on this one\nmachine at once: the load generator, the relay or the bare server, and the target servers share its\ncores, so compare the relay with the bare server of the same run rather than with other machines.\n\n${table}\n${log}`,
   );
   console.log('\nwritten to BENCHMARKS.md');
 }
