@@ -660,7 +660,8 @@ const table = [
 if (!quick && !only && !oneE2e) {
   const file = join(ROOT, 'BENCHMARKS.md');
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const log = previous.includes(CHANGE_LOG) ? previous.slice(previous.indexOf(CHANGE_LOG)) : '';
+  const at = previous.indexOf(CHANGE_LOG);
+  const log = at < 0 ? '' : previous.slice(at);
   writeFileSync(
     file,
     `# Benchmarks\n\nWritten by \`npm run bench\` (scripts/bench/main.ts) on ${machine}. Everything ran on this one\nmachine at once: the load generator, the relay or the bare server, and the target servers share its\ncores, so compare the relay with the bare server of the same run rather than with other machines.\n\n${table}\n${log}`,
