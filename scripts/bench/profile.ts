@@ -5,9 +5,10 @@
 // descheduled looks busy, so on a shared VM the /proc figures are the ones to compare; with
 // --cpu-only the relay runs without the profiler, and only those are printed. With --perf, Linux
 // perf samples it instead (perf-record.ts): shares of CPU per thread, the kernel and SQLite included.
-// With --gc (and --cpu-only), what each V8 heap collected and paused for (gc-trace.ts).
+// With --gc (and --cpu-only), what each V8 heap collected and paused for (gc-trace.ts); with
+// --alloc (and --cpu-only), what each thread allocated per notification and where (alloc-sampler.cjs).
 // It also prints the answers' p50/p99/p99.9, from when each was due (senders.ts), as the bench counts them.
-//   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only [--gc] | --perf]
+//   npm run profile -- --targets=3 --notifications=20000 [--warm=3000] [--rate=1000] [--keep] [--cpu-only [--gc | --alloc] | --perf]
 // --system=forwarder (or bare) runs the bench's fire-and-forget forwarder (or bare server) instead
 // of the relay, to hold each thread's CPU against the floor's at the same pace; --system=deno runs
 // the relay on Deno self-hosted (SQLite), with --cpu-only or --perf.
@@ -73,14 +74,18 @@ const PERF = process.argv.includes('--perf');
 const PROFILED = !PERF && !process.argv.includes('--cpu-only');
 const gc = process.argv.includes('--gc') ? createGcTally() : null;
 if (gc && (PROFILED || PERF || SYSTEM === 'deno')) throw new Error('--gc: with --cpu-only, on Node');
+const ALLOC = process.argv.includes('--alloc');
+if (ALLOC && (PROFILED || PERF || gc || SYSTEM === 'deno')) throw new Error('--alloc: with --cpu-only, on Node');
 const profilerFlags = gc
   ? ['--trace-gc']
-  : PERF
-    ? // The JIT's symbol map goes to /tmp/perf-<pid>.map; V8 also writes a log with it, kept out of the way here.
-      ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
-    : PROFILED
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
-      : [];
+  : ALLOC
+    ? ['--require', join(ROOT, 'scripts/bench/alloc-sampler.cjs')]
+    : PERF
+      ? // The JIT's symbol map goes to /tmp/perf-<pid>.map; V8 also writes a log with it, kept out of the way here.
+        ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
+      : PROFILED
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`]
+        : [];
 if (SYSTEM === 'deno' && PROFILED) throw new Error('--system=deno: with --cpu-only or --perf');
 const deno = SYSTEM === 'deno' ? denoRelayCommand(PERF ? ['--v8-flags=--perf-basic-prof'] : []) : null;
 const [command, ...args] = deno
@@ -100,6 +105,7 @@ const relay = spawn(command!, args, {
     RELAY_DATA_DIR: dir,
     RELAY_CONFIG: join(dir, 'relay.config.json'),
     FORWARD_TO: urls.join(','),
+    ...(ALLOC ? { ALLOC_DIR: dir } : {}),
     ...(process.env.RELAY_DATABASE_URL ? { RELAY_DATABASE_URL: process.env.RELAY_DATABASE_URL } : {}),
   },
   stdio: ['ignore', 'pipe', 'ignore'],
@@ -147,6 +153,7 @@ await sendNotifications(pool, { count: WARM, token: TOKEN, body: nextBody, rate:
 await deliveredAll(WARM * TARGETS);
 const perf = PERF ? startPerf(relay.pid!, join(dir, 'perf.data')) : null;
 gc?.reset();
+if (ALLOC) writeFileSync(join(dir, 'start'), '');
 const ticksBefore = threadTicks(relay.pid!);
 const started = performance.now();
 const latencies: number[] = [];
@@ -162,6 +169,8 @@ await deliveredAll((WARM + NOTIFICATIONS) * TARGETS);
 const delivered = performance.now();
 const ticksAfter = threadTicks(relay.pid!);
 gc?.stop();
+if (ALLOC) writeFileSync(join(dir, 'stop'), '');
+const allocFiles = ALLOC ? await allocProfiles() : [];
 await perf?.stop();
 await pool.close();
 relay.kill('SIGTERM');
@@ -187,6 +196,34 @@ console.log(
   `CPU per notification (/proc): ${main + sum(others)} µs: main thread ${main}, busiest other thread ${others[0]?.[1] ?? 0}, the ${others.length - 1} others ${sum(others.slice(1))}`,
 );
 gc?.print(NOTIFICATIONS);
+if (ALLOC) printAllocations(allocFiles);
+
+/** The threads' allocation files, once no thread has written one for 300 ms (at most 10 s). */
+async function allocProfiles(): Promise<string[]> {
+  let files: string[] = [];
+  for (let quiet = 0, tries = 0; quiet < 3 && tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = readdirSync(dir).filter((f) => /^alloc-\d+\.json$/.test(f));
+    quiet = now.length > 0 && now.length === files.length ? quiet + 1 : 0;
+    files = now;
+  }
+  return files.sort().map((f) => join(dir, f));
+}
+
+function printAllocations(files: string[]): void {
+  console.log(
+    '\nAllocated per notification (sampled; the sampler slows the relay, so the CPU above is not comparable):',
+  );
+  for (const file of files) {
+    const sites = Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>);
+    const total = sites.reduce((sum, [, bytes]) => sum + bytes, 0);
+    const kb = (bytes: number) => (bytes / 1024 / NOTIFICATIONS).toFixed(2);
+    const id = /alloc-(\d+)\.json$/.exec(file)![1];
+    console.log(`  ${id === '0' ? 'main thread' : `thread ${id}`}: ${kb(total)} KB`);
+    for (const [site, bytes] of sites.sort((a, b) => b[1] - a[1]).slice(0, TOP))
+      console.log(`    ${kb(bytes).padStart(6)} KB  ${((100 * bytes) / total).toFixed(1).padStart(5)}%  ${site}`);
+  }
+}
 
 interface Node {
   id: number;
