@@ -54,6 +54,8 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
   const prune = createPruner(store, logger, deps.pruneEveryMs);
   const lanes = createLanes(deps.targets, deps);
   const control = createControl(deps, () => schedulePump());
+  /** What every attempt needs, built once: a spread per attempt was ~4 % of the thread's garbage. */
+  const attemptDeps = { ...deps, control };
   const attempts = new Set<Promise<void>>();
   /**
    * Lanes that may have due deliveries no claim has taken: an event they could not take at once,
@@ -148,7 +150,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     const started = lane.gate ? lane.gate.wait(now) : Promise.resolve();
     let quiet = false;
     const done = started
-      .then(() => runAttempt(lane.target, lane.send, delivery, { ...deps, control }, { cancel: cancel.signal, probe }))
+      .then(() => runAttempt(lane.target, lane.send, delivery, attemptDeps, { cancel: cancel.signal, probe }))
       .then((retryAt) => {
         if (retryAt !== null) knownNext = Math.min(knownNext ?? retryAt, retryAt);
         // A retry to arm, a circuit that opened, a backlog or the next of a chat need the pump.
