@@ -128,7 +128,8 @@ describe('pull mode', () => {
     const second = await spawnRelay(config, dataDir);
     onTestFinished(() => void second.child.kill('SIGKILL'));
     await expect.poll(() => api.queue.length, { timeout: 15_000 }).toBe(0);
-    expect(second.output()).toMatch(/"event":"pull\.received".*"status":"duplicate"/);
+    // Polled: the relay writes a turn's log lines after the turn, so the delete can reach the API first.
+    await expect.poll(() => second.output()).toMatch(/"event":"pull\.received".*"status":"duplicate"/);
     await expect.poll(() => accepted.length).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(accepted).toHaveLength(1);
