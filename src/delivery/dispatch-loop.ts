@@ -38,6 +38,12 @@ export interface DispatchLoopDeps extends DispatcherOptions {
   pruneEveryMs?: number;
   /** The store's ingest that leases deliveries in its own commit (sql-store.ts SqlStore), when it has one. */
   ingestLeased?: (event: NewEvent, lease: IngestLease) => Promise<LeasedIngest>;
+  /**
+   * Where an ingest is answered later than its promise settles (the store thread replies once per
+   * turn): runs the sends it leased once the answers are out, so that no answer waits for the
+   * sends of its commit. Without it they start at once.
+   */
+  afterAnswer?: (start: () => void) => void;
 }
 
 export interface DispatchLoop extends Dispatcher {
@@ -187,23 +193,30 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
     const { status, leased } =
       takers.length > 0 ? await ingestLeasing(event, takers, at) : { status: await store.ingest(event), leased: [] };
     const { attributes, data, body } = event;
-    for (const { ref, target } of leased) {
-      const lane = takers.find((l) => l.target.name === target)!;
-      attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
-    }
+    const sendLeased = () => {
+      for (const lane of takers) lane.inFlight--;
+      // Stopped meanwhile: the leases keep them, and the next start sends them.
+      if (!running) return;
+      for (const { ref, target } of leased) {
+        const lane = takers.find((l) => l.target.name === target)!;
+        attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
+      }
+    };
+    if (takers.length > 0) (deps.afterAnswer ?? ((start) => start()))(sendLeased);
     // After the commit: what the takers left is there to be claimed.
     if (takers.length < mine.length) schedulePump();
     return status;
   }
 
-  /** The ingest with the takers' deliveries leased; their slots are kept until it commits. */
+  /** The ingest with the takers' deliveries leased; their slots are kept until the sends start (or it fails). */
   async function ingestLeasing(event: NewEvent, takers: Lane[], at: number): Promise<LeasedIngest> {
     for (const lane of takers) lane.inFlight++;
     try {
       const leaseMs = Math.max(...takers.map((lane) => claimRequest(lane, 1).leaseMs));
       return await deps.ingestLeased!(event, { targets: takers.map((lane) => lane.target.name), until: at + leaseMs });
-    } finally {
+    } catch (err) {
       for (const lane of takers) lane.inFlight--;
+      throw err;
     }
   }
 

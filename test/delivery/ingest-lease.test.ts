@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { validateConfig, type ConfigInput } from '../../src/config.ts';
-import { createDispatchLoop } from '../../src/delivery/dispatch-loop.ts';
+import { createDispatchLoop, type DispatchLoopDeps } from '../../src/delivery/dispatch-loop.ts';
 import { createJsonLogger } from '../../src/log.ts';
 import { openBetterSqlite } from '../../src/runtimes/node/sqlite-driver.ts';
 import { undiciPost } from '../../src/runtimes/node/undici-post.ts';
@@ -21,7 +21,7 @@ async function sink(respond?: Responder) {
 }
 
 /** The loop over a fresh store, counting the store's claims. */
-async function loop(targets: ConfigInput['targets']) {
+async function loop(targets: ConfigInput['targets'], afterAnswer?: DispatchLoopDeps['afterAnswer']) {
   const config = validateConfig({ instances: { '*': { token: 't' } }, targets }, {});
   const store = createSqlStore(openBetterSqlite(join(tempDir(), 'relay.db')), {
     dedupWindowMs: 60_000,
@@ -46,6 +46,7 @@ async function loop(targets: ConfigInput['targets']) {
     post: undiciPost,
     // No look at the store but those an event or an attempt asks for: a look missed never comes.
     idleMs: 600_000,
+    afterAnswer,
   });
   await dispatcher.start();
   onTestFinished(() => dispatcher.stop(1_000));
@@ -123,5 +124,38 @@ describe('deliveries leased at ingest', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(s.requests).toHaveLength(0);
     expect((await store.getEvent('c1'))?.deliveries[0]?.status).toBe('pending');
+  });
+
+  describe('when the caller answers first (afterAnswer, as the store thread does)', () => {
+    it('sends only once afterAnswer runs the start, and keeps the slot taken until then', async () => {
+      const s = await sink();
+      const starts: (() => void)[] = [];
+      const { dispatcher, claims } = await loop([{ name: 'crm', url: s.url, concurrency: 1 }], (start) =>
+        starts.push(start),
+      );
+      expect(await dispatcher.ingest(chatEvent('d1', ['crm']))).toBe('accepted');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(s.requests).toHaveLength(0);
+      // d1's slot is still taken: d2 is left to the claim, which waits for a free slot.
+      await dispatcher.ingest(chatEvent('d2', ['crm']));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(starts).toHaveLength(1);
+      expect(s.requests).toHaveLength(0);
+      starts[0]!();
+      expect((await s.waitFor(2)).map((r) => r.headers['webhook-id'])).toEqual(['d1', 'd2']);
+      expect(claims('crm')).toBeGreaterThan(0);
+    });
+
+    it('sends nothing when it stopped before the start ran: the lease keeps the delivery', async () => {
+      const s = await sink();
+      const starts: (() => void)[] = [];
+      const { dispatcher, store } = await loop([{ name: 'crm', url: s.url }], (start) => starts.push(start));
+      await dispatcher.ingest(chatEvent('f1', ['crm']));
+      await dispatcher.stop(1_000);
+      starts[0]!();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(s.requests).toHaveLength(0);
+      expect((await store.getEvent('f1'))?.deliveries[0]?.status).toBe('pending');
+    });
   });
 });

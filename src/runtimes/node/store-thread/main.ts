@@ -44,9 +44,14 @@ try {
 }
 
 let replies: Reply[] = [];
+/** The sends the turn's ingests leased: they start once the replies are out (dispatch-loop.ts afterAnswer). */
+let afterReplies: (() => void)[] = [];
 const sendReplies = soon(() => {
-  post({ type: 'replies', replies });
+  if (replies.length > 0) post({ type: 'replies', replies });
   replies = [];
+  const starts = afterReplies;
+  afterReplies = [];
+  for (const start of starts) start();
 });
 const reply = (r: Reply) => {
   replies.push(r);
@@ -89,6 +94,10 @@ function run(call: Call): Promise<unknown> {
         ...call.args[0],
         store,
         ingestLeased: store.ingestLeased,
+        afterAnswer: (start) => {
+          afterReplies.push(start);
+          sendReplies();
+        },
         post: undiciPost,
         logger,
         metrics,
