@@ -62,6 +62,8 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
   const control = createControl(deps, () => schedulePump());
   /** What every attempt needs, built once: a spread per attempt was ~4 % of the thread's garbage. */
   const attemptDeps = { ...deps, control };
+  /** Starts the sends an ingest leased: once its answer is out where the caller says when, else at once. */
+  const startLeased = deps.afterAnswer ?? ((start: () => void) => start());
   const attempts = new Set<Promise<void>>();
   /**
    * Lanes that may have due deliveries no claim has taken: an event they could not take at once,
@@ -202,7 +204,7 @@ export function createDispatchLoop(deps: DispatchLoopDeps): DispatchLoop {
         attempt(lane, { ref, eventId: event.id, target, attempt: 1, attributes, data, body }, false);
       }
     };
-    if (takers.length > 0) (deps.afterAnswer ?? ((start) => start()))(sendLeased);
+    if (takers.length > 0) startLeased(sendLeased);
     // After the commit: what the takers left is there to be claimed.
     if (takers.length < mine.length) schedulePump();
     return status;
